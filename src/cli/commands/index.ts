@@ -1,0 +1,9 @@
+import type { Command } from 'commander';
+
+/**
+ * Every command registers itself here, one line each, in the order they
+ * appear in `signet --help`.
+ */
+export function registerCommands(program: Command): void {
+  void program;
+}

@@ -1,0 +1,2 @@
+// Public API: re-exports only.
+export * from './errors.js';
