@@ -16,7 +16,9 @@ const pureFolders = [
 ];
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'eslint.config.mjs'] },
+  {
+    ignores: ['dist/**', 'build-*/**', 'node_modules/**', 'eslint.config.mjs'],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {

@@ -1,9 +1,9 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import { cliPath } from '../support/paths.js';
 
-const cli = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
+const cli = cliPath;
 
 function run(args: string[]): {
   code: number | null;
