@@ -49,6 +49,12 @@ export const ERROR_EXIT_CODES = {
   TLOG_REJECTED: 52,
   TLOG_VERIFICATION: 53,
   TLOG_NOT_FOUND: 54,
+  // one signature layer (verify folds these into NO_MATCHING_SIGNATURE)
+  SIGNATURE_MALFORMED: 60,
+  SIGNATURE_INVALID: 61,
+  PAYLOAD_MALFORMED: 62,
+  CLAIM_MISMATCH: 63,
+  ATTACHMENT_TOO_LARGE: 64,
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_EXIT_CODES;
