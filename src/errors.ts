@@ -26,6 +26,7 @@ export const ERROR_EXIT_CODES = {
   // references and input files
   INVALID_REFERENCE: 20,
   MALFORMED_INPUT: 21,
+  CREDENTIALS_ERROR: 22,
   // keys
   KEY_INCORRECT_PASSWORD: 30,
   KEY_MALFORMED: 31,
