@@ -47,7 +47,9 @@ export function parseWwwAuthenticate(
 ): Challenge[] {
   const list = typeof headers === 'string' ? [headers] : headers;
   const out: Challenge[] = [];
-  for (const h of list) out.push(...parseHeader(h));
+  for (const h of list) {
+    for (const c of parseHeader(h)) out.push(c);
+  }
   return out;
 }
 

@@ -201,6 +201,11 @@ describe('parseWwwAuthenticate', () => {
     });
   }
 
+  it('handles a header with hundreds of thousands of challenges', () => {
+    const out = parseWwwAuthenticate('a,'.repeat(300_000));
+    assert.equal(out.length, 300_000);
+  });
+
   it('never throws on arbitrary bytes', () => {
     const alphabet = 'aB =,"\\\t/:;x9';
     let seed = 12345;
