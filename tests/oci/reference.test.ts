@@ -1,5 +1,8 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { sharedFixtures } from '../support/paths.js';
 import {
   apiHost,
   formatReference,
@@ -476,5 +479,31 @@ describe('withDigest', () => {
     const r = parseReference('ghcr.io/o/a:v1');
     assert.throws(() => withDigest(r, 'sha256:abc'), INVALID);
     assert.throws(() => withDigest(r, ''), INVALID);
+  });
+});
+
+describe('interop with cosign payloads', () => {
+  it('gives the docker-reference cosign wrote for a docker.io image', () => {
+    // cosign pkg/cosign/obsolete_test.go signs
+    // docker.io/namespace/image@sha256:4aa3…; its payload names the
+    // repository as index.docker.io/namespace/image (ggcr normalisation).
+    const payload = JSON.parse(
+      readFileSync(
+        join(sharedFixtures, 'cosign', 'legacy-signature', 'payload.json'),
+        'utf8'
+      )
+    ) as {
+      critical: {
+        identity: { 'docker-reference': string };
+        image: { 'docker-manifest-digest': string };
+      };
+    };
+    const digest = payload.critical.image['docker-manifest-digest'];
+    const ref = parseReference(`docker.io/namespace/image@${digest}`);
+    assert.equal(
+      repositoryName(ref),
+      payload.critical.identity['docker-reference']
+    );
+    assert.equal(ref.digest, digest);
   });
 });
