@@ -1,5 +1,8 @@
 import type { Command } from 'commander';
 import { registerTlog } from './tlog.js';
+import { registerGenerateKeyPair } from './generate-key-pair.js';
+import { registerImportKeyPair } from './import-key-pair.js';
+import { registerPublicKey } from './public-key.js';
 
 /**
  * Every command registers itself here, one line each, in the order they
@@ -7,4 +10,7 @@ import { registerTlog } from './tlog.js';
  */
 export function registerCommands(program: Command): void {
   registerTlog(program);
+  registerGenerateKeyPair(program);
+  registerImportKeyPair(program);
+  registerPublicKey(program);
 }
