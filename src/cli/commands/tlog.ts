@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { registerTlogServe } from './tlog-serve.js';
 
 /**
  * `signet tlog …`: the transparency log's client commands and its server.
@@ -11,4 +12,5 @@ export function registerTlog(program: Command): void {
       'transparency log: run a Rekor-compatible log, upload, fetch and verify entries'
     );
   void tlog;
+  registerTlogServe(tlog);
 }
