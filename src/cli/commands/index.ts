@@ -3,6 +3,8 @@ import { registerTlog } from './tlog.js';
 import { registerGenerateKeyPair } from './generate-key-pair.js';
 import { registerImportKeyPair } from './import-key-pair.js';
 import { registerPublicKey } from './public-key.js';
+import { registerSign } from './sign.js';
+import { registerVerify } from './verify.js';
 
 /**
  * Every command registers itself here, one line each, in the order they
@@ -13,4 +15,6 @@ export function registerCommands(program: Command): void {
   registerGenerateKeyPair(program);
   registerImportKeyPair(program);
   registerPublicKey(program);
+  registerSign(program);
+  registerVerify(program);
 }
