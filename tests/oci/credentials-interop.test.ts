@@ -7,7 +7,14 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import {
+  chmod,
+  mkdir,
+  mkdtemp,
+  readFile,
+  rm,
+  writeFile,
+} from 'node:fs/promises';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,7 +23,9 @@ import {
   dockerCredentialProvider,
   type Credential,
 } from '../../src/oci/credentials.js';
+import { RegistryClient } from '../../src/oci/registry.js';
 import { startRegistry, type RunningRegistry } from '../support/registry.js';
+import { pushRandomImage } from '../support/images.js';
 
 const execFileAsync = promisify(execFile);
 
@@ -132,6 +141,74 @@ describe('credentials written by skopeo login', () => {
         `${repository}: signet ${ours}, skopeo ${theirs}`
       );
       assert.equal(ours, repository.startsWith('team/'));
+    }
+  });
+
+  it('lets RegistryClient push and pull with a credential helper answer', async () => {
+    // A docker-credential-* program that knows this registry only.
+    const bin = join(dir, 'bin');
+    const cfg = join(dir, 'docker');
+    await mkdir(bin, { recursive: true });
+    await mkdir(cfg, { recursive: true });
+    const helper = join(bin, 'docker-credential-interop');
+    await writeFile(
+      helper,
+      [
+        '#!/bin/bash',
+        'IFS= read -r server || true',
+        `if [ "$server" = "${reg.host}" ]; then`,
+        `  printf '{"ServerURL":"%s","Username":"signet","Secret":"${password}"}' "$server"`,
+        'else',
+        '  echo "credentials not found in native keychain"; exit 1',
+        'fi',
+        '',
+      ].join('\n')
+    );
+    await chmod(helper, 0o755);
+    const env = { DOCKER_CONFIG: cfg, PATH: `${bin}:/usr/bin:/bin` };
+
+    await writeFile(
+      join(cfg, 'config.json'),
+      JSON.stringify({ credHelpers: { [reg.host]: 'interop' } })
+    );
+    const client = new RegistryClient({
+      credentials: dockerCredentialProvider({ env, homeDir: dir }),
+    });
+    try {
+      const repo = { registry: reg.host, repository: 'creds/app' };
+      const img = await pushRandomImage(client, repo, { tag: 'v1' });
+      const back = await client.getManifest(repo, 'v1');
+      assert.equal(back.digest, img.digest);
+    } finally {
+      await client.close();
+    }
+
+    // The same registry through a helper that has no entry: refused.
+    await writeFile(
+      join(cfg, 'config.json'),
+      JSON.stringify({
+        credHelpers: { 'elsewhere.example': 'interop' },
+        credsStore: 'interop-none',
+      })
+    );
+    await writeFile(
+      join(bin, 'docker-credential-interop-none'),
+      '#!/bin/bash\necho "credentials not found in native keychain"; exit 1\n'
+    );
+    await chmod(join(bin, 'docker-credential-interop-none'), 0o755);
+    const anonymous = new RegistryClient({
+      credentials: dockerCredentialProvider({ env, homeDir: dir }),
+    });
+    try {
+      await assert.rejects(
+        anonymous.getManifest(
+          { registry: reg.host, repository: 'creds/app' },
+          'v1'
+        ),
+        { name: 'RegistryError', code: 'REGISTRY_UNAUTHORIZED' }
+      );
+    } finally {
+      await anonymous.close();
     }
   });
 
