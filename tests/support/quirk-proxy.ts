@@ -32,6 +32,13 @@ import {
 } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { ProfileLogin, QuirkProfile } from './quirk-profiles.js';
+import { startRegistry } from './registry.js';
+import type { RunningRegistry } from './registry.js';
+import { staticCredentialProvider } from '../../src/oci/credentials.js';
+import type {
+  Credential,
+  CredentialProvider,
+} from '../../src/oci/credentials.js';
 
 export interface ProxyRequestRecord {
   readonly server: 'registry' | 'token' | 'storage';
@@ -207,6 +214,12 @@ function route(pathname: string): Route {
 }
 
 const FALLBACK_TAG = /^sha256-([a-f0-9]{64})$/;
+const MANIFEST_TYPES = new Set([
+  'application/vnd.oci.image.index.v1+json',
+  'application/vnd.oci.image.manifest.v1+json',
+  'application/vnd.docker.distribution.manifest.list.v2+json',
+  'application/vnd.docker.distribution.manifest.v2+json',
+]);
 const INDEX_TYPES = new Set([
   'application/vnd.oci.image.index.v1+json',
   'application/vnd.docker.distribution.manifest.list.v2+json',
@@ -804,10 +817,16 @@ export async function startQuirkProxy(
         send(res, rec, 404, { 'content-type': 'text/html' }, undefined, true);
         return;
       }
+      const headers = upstreamHeaders(req);
+      if (upstreamRef(r.ref) !== r.ref) {
+        // GitLab resolves the "tag" as the digest and serves whatever is
+        // stored there, whatever the client asked for (oras-go#1396).
+        headers.accept = [...MANIFEST_TYPES].join(', ');
+      }
       const b = await upstreamBuffered(
         method,
         manifestPath(r.name, r.ref, url.search),
-        upstreamHeaders(req)
+        headers
       );
       if (
         head &&
@@ -1383,6 +1402,62 @@ export async function startQuirkProxy(
     async stop(): Promise<void> {
       await Promise.all(servers.map(close));
       upstreamAgent.destroy();
+    },
+  };
+}
+
+/** A real registry, behind a quirk proxy unless the profile is distribution itself. */
+export interface EmulatedRegistry {
+  /** The registry host to put in references ('127.0.0.1:PORT'). */
+  readonly host: string;
+  readonly profile: QuirkProfile;
+  readonly registry: RunningRegistry;
+  readonly proxy: RunningQuirkProxy | undefined;
+  /** The profile's login as a client credential, or undefined (anonymous). */
+  readonly credential: Credential | undefined;
+  /** A credential provider that knows only this registry's login. */
+  readonly credentials: CredentialProvider;
+  stop(): Promise<void>;
+}
+
+/** The client-side credential for a profile's login. */
+export function loginCredential(
+  login: ProfileLogin | undefined
+): Credential | undefined {
+  if (login === undefined) return undefined;
+  return login.kind === 'basic'
+    ? { kind: 'basic', username: login.username, password: login.password }
+    : { kind: 'identityToken', username: login.username, token: login.token };
+}
+
+/** Starts the real registry and, for emulated profiles, its quirk proxy. */
+export async function startEmulatedRegistry(
+  profile: QuirkProfile
+): Promise<EmulatedRegistry> {
+  const registry = await startRegistry({ auth: 'none' });
+  let proxy: RunningQuirkProxy | undefined;
+  try {
+    if (profile.proxied) {
+      proxy = await startQuirkProxy({ upstream: registry.url, profile });
+    }
+  } catch (e) {
+    await registry.stop();
+    throw e;
+  }
+  const host = proxy?.host ?? registry.host;
+  const credential = loginCredential(profile.auth.login);
+  return {
+    host,
+    profile,
+    registry,
+    proxy,
+    credential,
+    credentials: staticCredentialProvider(
+      credential === undefined ? {} : { [host]: credential }
+    ),
+    async stop(): Promise<void> {
+      await proxy?.stop();
+      await registry.stop();
     },
   };
 }
