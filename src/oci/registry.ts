@@ -167,6 +167,8 @@ interface CallOptions {
   body?: Uint8Array;
   maxBodyBytes?: number;
   retry?: boolean;
+  /** Return a final 401 instead of throwing (mount attempts). */
+  allow401?: boolean;
 }
 
 export class RegistryClient {
@@ -256,7 +258,7 @@ export class RegistryClient {
           credentials: again.headers,
         });
       }
-      if (res.status === 401 && !res.leftOrigin) {
+      if (res.status === 401 && !res.leftOrigin && o.allow401 !== true) {
         const err = errorFromResponse(res, o.what);
         const insufficient = /error="?insufficient_scope/i.test(
           headerValue(res.headers, 'www-authenticate') ?? ''
@@ -590,6 +592,7 @@ export class RegistryClient {
         target: `/v2/${repo.repository}/blobs/uploads/?${q.toString()}`,
         scopes,
         what: `mounting blob ${objectName(repo, digest)} from ${from}`,
+        allow401: true,
       });
       if (res.status === 201) {
         this.#checkStoredDigest(res, digest, what);

@@ -37,6 +37,8 @@ export interface TokenRequestRecord {
   scopes: string[];
   /** True when an Authorization header arrived. */
   hadAuthorization: boolean;
+  /** The refresh token presented (POST grant or Basic password), if any. */
+  refreshToken?: string;
 }
 
 export interface TokenServerOptions {
@@ -215,7 +217,9 @@ export async function startTokenServer(
 
   function basicUser(
     req: IncomingMessage
-  ): { ok: true; user: string | undefined } | { ok: false } {
+  ):
+    | { ok: true; user: string | undefined; refreshToken?: string }
+    | { ok: false } {
     const h = req.headers.authorization;
     if (h === undefined) return { ok: true, user: undefined };
     const m = /^Basic\s+(.+)$/i.exec(h);
@@ -227,7 +231,8 @@ export async function startTokenServer(
     const p = pair.slice(i + 1);
     if (users[u] !== undefined && users[u] === p) return { ok: true, user: u };
     // A refresh token sent as a Basic password (GET fallback for identity tokens).
-    if (refreshTokens.has(p)) return { ok: true, user: refreshTokens.get(p) };
+    if (refreshTokens.has(p))
+      return { ok: true, user: refreshTokens.get(p), refreshToken: p };
     return { ok: false };
   }
 
@@ -246,14 +251,17 @@ export async function startTokenServer(
         .getAll('scope')
         .flatMap((s) => s.split(' '))
         .filter((s) => s !== '');
-      requests.push({
+      const rec: TokenRequestRecord = {
         method: 'GET',
         user: auth.ok ? auth.user : undefined,
         grantType: undefined,
         service: url.searchParams.get('service') ?? undefined,
         scopes,
         hadAuthorization: req.headers.authorization !== undefined,
-      });
+      };
+      if (auth.ok && auth.refreshToken !== undefined)
+        rec.refreshToken = auth.refreshToken;
+      requests.push(rec);
       if (!auth.ok) {
         sendJson(res, 401, { details: 'incorrect username or password' });
         return;
@@ -281,14 +289,17 @@ export async function startTokenServer(
         if (users[u] !== undefined && users[u] === form.get('password'))
           user = u;
       }
-      requests.push({
+      const rec: TokenRequestRecord = {
         method: 'POST',
         user,
         grantType,
         service: form.get('service') ?? undefined,
         scopes,
         hadAuthorization: req.headers.authorization !== undefined,
-      });
+      };
+      const rt = form.get('refresh_token');
+      if (rt !== null) rec.refreshToken = rt;
+      requests.push(rec);
       if (opts.disablePost === true) {
         sendJson(res, 404, { details: 'POST not supported' });
         return;
