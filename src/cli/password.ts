@@ -71,6 +71,8 @@ async function readAllStdin(): Promise<Buffer> {
  */
 function promptHidden(prompt: string): Promise<Buffer> {
   const stdin = process.stdin;
+  // Echo goes off before the prompt appears, so nothing typed early is shown.
+  stdin.setRawMode(true);
   process.stderr.write(prompt);
   return new Promise<Buffer>((resolve, reject) => {
     let buf = Buffer.alloc(0);
@@ -117,7 +119,6 @@ function promptHidden(prompt: string): Promise<Buffer> {
       }
       return undefined;
     };
-    stdin.setRawMode(true);
     stdin.resume();
     stdin.on('data', onData);
   });

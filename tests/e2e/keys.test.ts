@@ -460,3 +460,166 @@ describe('signet import-key-pair', () => {
     assert.equal(run([...args, '--yes'], { password: 'hello', cwd }).code, 0);
   });
 });
+
+/**
+ * Drives the CLI on a real pseudo-terminal (Python's pty module, so stdin
+ * is a TTY): answers each prompt when its text appears.
+ */
+const PTY_DRIVER = String.raw`
+import json, os, pty, select, sys, time
+cfg = json.loads(sys.argv[1])
+pid, fd = pty.fork()
+if pid == 0:
+    os.chdir(cfg['cwd'])
+    os.execve(cfg['argv'][0], cfg['argv'], cfg['env'])
+out = b''
+seen = 0
+i = 0
+steps = cfg['steps']
+deadline = time.time() + 120
+while time.time() < deadline:
+    r, _, _ = select.select([fd], [], [], 0.5)
+    if r:
+        try:
+            data = os.read(fd, 4096)
+        except OSError:
+            break
+        if not data:
+            break
+        out += data
+    while i < len(steps):
+        k = out.find(steps[i][0].encode(), seen)
+        if k < 0:
+            break
+        seen = k + len(steps[i][0])
+        os.write(fd, steps[i][1].encode())
+        i += 1
+_, status = os.waitpid(pid, 0)
+print(json.dumps({'code': os.waitstatus_to_exitcode(status), 'output': out.decode('utf8', 'replace'), 'answered': i}))
+`;
+
+function runOnTty(
+  args: string[],
+  steps: [string, string][],
+  cwd: string
+): { code: number; output: string; answered: number } {
+  const env: Record<string, string> = {};
+  for (const [k, v] of Object.entries(process.env)) {
+    if (v !== undefined && k !== 'COSIGN_PASSWORD' && k !== 'SIGNET_DEBUG') {
+      env[k] = v;
+    }
+  }
+  const r = spawnSync(
+    '/usr/bin/python3',
+    [
+      '-c',
+      PTY_DRIVER,
+      JSON.stringify({
+        argv: [process.execPath, cliPath, ...args],
+        env,
+        cwd,
+        steps,
+      }),
+    ],
+    { encoding: 'utf8' }
+  );
+  assert.equal(r.status, 0, r.stderr);
+  return JSON.parse(r.stdout) as {
+    code: number;
+    output: string;
+    answered: number;
+  };
+}
+
+describe('password and overwrite prompts on a terminal', () => {
+  const P1 = 'Enter password for private key: ';
+  const P2 = 'Enter password for private key again: ';
+
+  it('asks twice without echo and writes a key with that password', () => {
+    const cwd = mkdtempSync(join(dir, 'tty-'));
+    const r = runOnTty(
+      ['generate-key-pair'],
+      [
+        [P1, 's3cret-tty\r'],
+        [P2, 's3cret-tty\r'],
+      ],
+      cwd
+    );
+    assert.equal(r.code, 0, r.output);
+    assert.equal(r.answered, 2);
+    assert.doesNotMatch(r.output, /s3cret-tty/);
+    assert.match(r.output, /Private key written to cosign\.key/);
+    decryptCosignKey(
+      readFileSync(join(cwd, 'cosign.key'), 'utf8'),
+      's3cret-tty'
+    );
+  });
+
+  it('backspace edits the hidden input', () => {
+    const cwd = mkdtempSync(join(dir, 'tty-'));
+    const r = runOnTty(
+      ['generate-key-pair'],
+      [
+        [P1, 'abX\x7fc\r'],
+        [P2, 'abc\r'],
+      ],
+      cwd
+    );
+    assert.equal(r.code, 0, r.output);
+    decryptCosignKey(readFileSync(join(cwd, 'cosign.key'), 'utf8'), 'abc');
+  });
+
+  it('fails with "passwords do not match" and writes nothing', () => {
+    const cwd = mkdtempSync(join(dir, 'tty-'));
+    const r = runOnTty(
+      ['generate-key-pair'],
+      [
+        [P1, 'one\r'],
+        [P2, 'two\r'],
+      ],
+      cwd
+    );
+    assert.equal(r.code, 2, r.output);
+    assert.match(r.output, /Error: passwords do not match/);
+    assert.equal(existsSync(join(cwd, 'cosign.key')), false);
+  });
+
+  it('asks before overwriting: "n" keeps the file, "y" replaces it', () => {
+    const cwd = mkdtempSync(join(dir, 'tty-'));
+    writeFileSync(join(cwd, 'cosign.key'), 'old');
+    const no = runOnTty(
+      ['generate-key-pair'],
+      [['File cosign.key already exists. Overwrite?', 'n\r']],
+      cwd
+    );
+    assert.equal(no.code, 34, no.output);
+    assert.equal(readFileSync(join(cwd, 'cosign.key'), 'utf8'), 'old');
+    const yes = runOnTty(
+      ['generate-key-pair'],
+      [
+        ['File cosign.key already exists. Overwrite?', 'y\r'],
+        [P1, 'pw\r'],
+        [P2, 'pw\r'],
+      ],
+      cwd
+    );
+    assert.equal(yes.code, 0, yes.output);
+    decryptCosignKey(readFileSync(join(cwd, 'cosign.key'), 'utf8'), 'pw');
+  });
+
+  it('public-key asks once for the password', () => {
+    const r = runOnTty(
+      ['public-key', '--key', join(keysDir, 'pemsigstorekey.key')],
+      [[P1, 'hello\r']],
+      dir
+    );
+    assert.equal(r.code, 0, r.output);
+    assert.equal(r.answered, 1);
+    assert.doesNotMatch(r.output, /hello/);
+    assert.ok(
+      r.output
+        .replace(/\r\n/g, '\n')
+        .includes(readFileSync(join(keysDir, 'pemsigstorekey.pub'), 'utf8'))
+    );
+  });
+});
