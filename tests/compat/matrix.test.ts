@@ -7,16 +7,25 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
+import { createPublicKey, randomBytes } from 'node:crypto';
+import type { KeyObject } from 'node:crypto';
 import { ociDigest } from '../../src/core/digest.js';
 import { RegistryError } from '../../src/errors.js';
+import {
+  generatePrivateKey,
+  signerFromPrivateKey,
+  verifierFromPublicKey,
+} from '../../src/keys/index.js';
+import { parseReference } from '../../src/oci/reference.js';
+import { signImage } from '../../src/sign/sign.js';
+import { verifyImageSignatures } from '../../src/verify/image.js';
 import { RegistryClient } from '../../src/oci/registry.js';
 import type { RepoRef } from '../../src/oci/registry.js';
 import { isUsableFallbackIndex } from '../../src/oci/quirks.js';
 import { MediaType } from '../../src/oci/types.js';
 import { pushIndex, pushRandomImage } from '../support/images.js';
 import type { PushedImage } from '../support/images.js';
-import { PROFILES } from '../support/quirk-profiles.js';
+import { PROFILES, VARIANT_PROFILES } from '../support/quirk-profiles.js';
 import type { QuirkProfile } from '../support/quirk-profiles.js';
 import { startEmulatedRegistry } from '../support/quirk-proxy.js';
 import type { EmulatedRegistry } from '../support/quirk-proxy.js';
@@ -86,6 +95,19 @@ function expectedError(e: unknown, code: string): boolean {
   assert.equal(e.name, 'RegistryError');
   assert.equal(e.code, code, e.message);
   return true;
+}
+
+interface TestKey {
+  readonly signer: ReturnType<typeof signerFromPrivateKey>;
+  readonly verifier: ReturnType<typeof verifierFromPublicKey>;
+}
+
+function testKey(): TestKey {
+  const key: KeyObject = generatePrivateKey();
+  return {
+    signer: signerFromPrivateKey(key),
+    verifier: verifierFromPublicKey(createPublicKey(key)),
+  };
 }
 
 function matrix(profile: QuirkProfile): void {
@@ -250,6 +272,84 @@ function matrix(profile: QuirkProfile): void {
       }
     });
 
+    it('signs with a key and verifies the signature', async () => {
+      const alice = testKey();
+      const bob = testKey();
+      const ref = parseReference(`${reg.host}/${repo.repository}:v1`);
+      const signed = await signImage(ref, {
+        registry: c,
+        signer: alice.signer,
+      });
+      assert.equal(signed.length, 1);
+      assert.equal(signed[0]!.digest, image.digest);
+      const v = await verifyImageSignatures(c, ref, {
+        verifier: alice.verifier,
+      });
+      assert.equal(v.digest, image.digest);
+      assert.equal(v.signatures.length, 1);
+      // A second signer appends; both verify, each with their own key.
+      await signImage(ref, { registry: c, signer: bob.signer });
+      const vb = await verifyImageSignatures(c, ref, {
+        verifier: bob.verifier,
+      });
+      assert.equal(vb.signatures.length, 1);
+      assert.equal(vb.failures.length, 1);
+      const va = await verifyImageSignatures(c, ref, {
+        verifier: alice.verifier,
+      });
+      assert.equal(va.signatures.length, 1);
+      // Somebody else's key verifies nothing.
+      await assert.rejects(
+        verifyImageSignatures(c, ref, { verifier: testKey().verifier }),
+        { name: 'VerificationError', code: 'NO_MATCHING_SIGNATURE' }
+      );
+    });
+
+    it('signs an index recursively and verifies every platform', async () => {
+      const key = testKey();
+      const idx = await pushIndex(c, repo, {
+        tag: 'multi-signed',
+        platforms: 2,
+      });
+      const ref = parseReference(`${reg.host}/${repo.repository}:multi-signed`);
+      const signed = await signImage(ref, {
+        registry: c,
+        signer: key.signer,
+        recursive: true,
+      });
+      assert.deepEqual(
+        signed.map((s) => s.digest),
+        [idx.digest, ...idx.children]
+      );
+      for (const d of [idx.digest, ...idx.children]) {
+        const r = parseReference(`${reg.host}/${repo.repository}@${d}`);
+        const v = await verifyImageSignatures(c, r, { verifier: key.verifier });
+        assert.equal(v.digest, d);
+      }
+    });
+
+    it('keeps signatures in another repository (COSIGN_REPOSITORY)', async () => {
+      const key = testKey();
+      const sigRepo: RepoRef = {
+        registry: reg.host,
+        repository: `signatures/${profile.name}`,
+      };
+      const ref = parseReference(
+        `${reg.host}/${repo.repository}@${image.digest}`
+      );
+      await signImage(ref, {
+        registry: c,
+        signer: key.signer,
+        targetRepository: sigRepo,
+      });
+      const v = await verifyImageSignatures(c, ref, {
+        verifier: key.verifier,
+        signatureRepository: sigRepo,
+      });
+      assert.equal(v.signatureRepository.repository, sigRepo.repository);
+      assert.equal(v.signatures.length, 1);
+    });
+
     it('pushes and reads a multi-platform index', async () => {
       const idx = await pushIndex(c, repo, { tag: 'multi', platforms: 2 });
       const got = await c.getManifest(repo, 'multi');
@@ -368,8 +468,50 @@ const only = (process.env['SIGNET_PROFILES'] ?? '')
   .split(',')
   .filter((s) => s !== '');
 
+function legacyVariant(profile: QuirkProfile): void {
+  describe(`${profile.name}: ${profile.title}`, { concurrency: 1 }, () => {
+    let reg: EmulatedRegistry;
+    let c: RegistryClient;
+
+    before(async () => {
+      reg = await startEmulatedRegistry(profile);
+      c = client(reg);
+    });
+
+    after(async () => {
+      await c.close();
+      await reg.stop();
+    });
+
+    it('signs with Docker media types when OCI manifests are refused', async () => {
+      const repo: RepoRef = { registry: reg.host, repository: 'team/legacy' };
+      const img = await pushRandomImage(c, repo, { tag: 'v1', docker: true });
+      const key = testKey();
+      const ref = parseReference(`${reg.host}/team/legacy:v1`);
+      const signed = await signImage(ref, { registry: c, signer: key.signer });
+      assert.equal(signed[0]!.upload?.fellBackToDocker, true);
+      const sig = await c.getManifest(repo, signed[0]!.signatureTag);
+      assert.equal(sig.mediaType, MediaType.DockerManifest);
+      const v = await verifyImageSignatures(c, ref, { verifier: key.verifier });
+      assert.equal(v.digest, img.digest);
+    });
+
+    it('names COSIGN_DOCKER_MEDIA_TYPES when an OCI manifest is refused', async () => {
+      const repo: RepoRef = { registry: reg.host, repository: 'team/legacy' };
+      await assert.rejects(pushRandomImage(c, repo, { tag: 'oci' }), (e) => {
+        expectedError(e, 'REGISTRY_UNSUPPORTED');
+        assert.match((e as Error).message, /COSIGN_DOCKER_MEDIA_TYPES=1/);
+        return true;
+      });
+    });
+  });
+}
+
 describe('registry compatibility matrix', { concurrency: true }, () => {
   for (const p of PROFILES) {
     if (only.length === 0 || only.includes(p.name)) matrix(p);
+  }
+  for (const p of VARIANT_PROFILES) {
+    if (only.length === 0 || only.includes(p.name)) legacyVariant(p);
   }
 });

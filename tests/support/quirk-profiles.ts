@@ -526,6 +526,25 @@ export const PROFILES: readonly QuirkProfile[] = [
   },
 ];
 
+/**
+ * Older releases whose behaviour differs from the current profile, run
+ * through the sign → verify flow only.
+ */
+export const VARIANT_PROFILES: readonly QuirkProfile[] = [
+  {
+    ...PROFILES.find((p) => p.name === 'artifactory')!,
+    title: 'JFrog Artifactory 6.16',
+    cites: [
+      '§4.9 6.16 rejected cosign signature manifests with MANIFEST_INVALID (sigstore/cosign#1994)',
+      '§4.9 COSIGN_DOCKER_MEDIA_TYPES=1 as the way out',
+    ],
+    quirks: {
+      ...PROFILES.find((p) => p.name === 'artifactory')!.quirks,
+      rejectManifestTypes: [MediaType.OciManifest, MediaType.OciIndex],
+    },
+  },
+];
+
 export function profile(name: ProfileName): QuirkProfile {
   const p = PROFILES.find((x) => x.name === name);
   if (p === undefined) throw new Error(`no quirk profile ${name}`);
