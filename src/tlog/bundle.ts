@@ -610,3 +610,50 @@ function kindVersionOf(body: Buffer): { kind: string; version: string } {
   const b = decodeEntryBody(body);
   return { kind: b.kind, version: b.apiVersion };
 }
+
+/** A `hashedrekord` 0.0.1 proposal (POST /api/v1/log/entries body, spec §2.1). */
+export interface HashedRekordProposal {
+  apiVersion: '0.0.1';
+  kind: 'hashedrekord';
+  spec: {
+    data: { hash: { algorithm: string; value: string } };
+    signature: { content: string; publicKey: { content: string } };
+  };
+}
+
+/**
+ * Builds a hashedrekord proposal: `signature` over the artifact whose digest
+ * is given, `verifierPem` the PEM public key or certificate that verifies it.
+ */
+export function hashedRekordProposal(p: {
+  readonly signature: Uint8Array;
+  readonly verifierPem: string;
+  readonly digest: {
+    readonly algorithm: 'sha256' | 'sha384' | 'sha512';
+    readonly hex: string;
+  };
+}): HashedRekordProposal {
+  const size = { sha256: 32, sha384: 48, sha512: 64 }[p.digest.algorithm];
+  const bytes = decodeHexStrict(p.digest.hex);
+  if (bytes?.length !== size) {
+    throw new TypeError(`digest is not ${size} bytes of hex`);
+  }
+  return {
+    apiVersion: '0.0.1',
+    kind: 'hashedrekord',
+    spec: {
+      data: {
+        hash: {
+          algorithm: p.digest.algorithm,
+          value: p.digest.hex.toLowerCase(),
+        },
+      },
+      signature: {
+        content: encodeBase64(p.signature),
+        publicKey: {
+          content: Buffer.from(p.verifierPem, 'utf8').toString('base64'),
+        },
+      },
+    },
+  };
+}
