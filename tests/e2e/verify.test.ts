@@ -1,0 +1,378 @@
+/**
+ * `signet verify` as a child process against the real registry: cosign's
+ * stderr header, stdout JSON, exit codes, COSIGN_* variables, and the
+ * upstream cosign fixture pushed where cosign would have put it.
+ */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { generateKeyPairSync } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { ociDigest } from '../../src/core/digest.js';
+import { encryptCosignKey, publicKeyPem } from '../../src/keys/index.js';
+import { signatureTag } from '../../src/oci/cosign-layout.js';
+import { staticCredentialProvider } from '../../src/oci/credentials.js';
+import { RegistryClient, type RepoRef } from '../../src/oci/registry.js';
+import { MANIFEST_ACCEPT, MediaType } from '../../src/oci/types.js';
+import { pushRandomImage } from '../support/images.js';
+import { cliPath, sharedFixtures } from '../support/paths.js';
+import { startRegistry, type RunningRegistry } from '../support/registry.js';
+
+const PASSWORD = 'e2e-verify';
+
+let reg: RunningRegistry;
+let client: RegistryClient;
+let dir: string;
+let key: string;
+let pub: string;
+let otherPub: string;
+let n = 0;
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function run(args: string[], env: Record<string, string> = {}): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [cliPath, ...args], {
+      env: {
+        PATH: process.env['PATH'] ?? '',
+        HOME: dir,
+        DOCKER_CONFIG: join(dir, 'docker'),
+        COSIGN_PASSWORD: PASSWORD,
+        ...env,
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+function repo(): RepoRef {
+  n++;
+  return { registry: reg.host, repository: `e2e/verify${n}` };
+}
+
+function name(r: RepoRef, suffix: string): string {
+  return `${r.registry}/${r.repository}${suffix}`;
+}
+
+async function sign(image: string, extra: string[] = []): Promise<void> {
+  const res = await run(['sign', '--key', key, ...extra, image]);
+  assert.equal(res.code, 0, res.stderr);
+}
+
+function expectedPayload(
+  r: RepoRef,
+  digest: string,
+  optional = 'null'
+): string {
+  return `{"critical":{"identity":{"docker-reference":"${r.registry}/${r.repository}"},"image":{"docker-manifest-digest":"${digest}"},"type":"cosign container image signature"},"optional":${optional}}`;
+}
+
+before(async () => {
+  reg = await startRegistry();
+  client = new RegistryClient({ credentials: staticCredentialProvider({}) });
+  dir = mkdtempSync(join(tmpdir(), 'signet-e2e-verify-'));
+  const pair = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  key = join(dir, 'cosign.key');
+  pub = join(dir, 'cosign.pub');
+  writeFileSync(
+    key,
+    encryptCosignKey(pair.privateKey, PASSWORD, { scryptN: 32768 })
+  );
+  writeFileSync(pub, publicKeyPem(pair.publicKey));
+  otherPub = join(dir, 'other.pub');
+  writeFileSync(
+    otherPub,
+    publicKeyPem(generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey)
+  );
+});
+
+after(async () => {
+  await client.close();
+  await reg.stop();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('signet verify', () => {
+  it('verifies what signet sign wrote, printing cosign header and JSON', async () => {
+    const r = repo();
+    const img = await pushRandomImage(client, r, { tag: 'v1' });
+    await sign(name(r, '@' + img.digest));
+    const res = await run(['verify', '--key', pub, name(r, ':v1')]);
+    assert.equal(res.code, 0, res.stderr);
+    assert.equal(
+      res.stderr,
+      `\nVerification for ${name(r, ':v1')} --\n` +
+        'The following checks were performed on each of these signatures:\n' +
+        '  - The cosign claims were validated\n' +
+        '  - The signatures were verified against the specified public key\n'
+    );
+    assert.equal(res.stdout, `\n[${expectedPayload(r, img.digest)}]\n`);
+    const byDigest = await run([
+      'verify',
+      '--key',
+      pub,
+      name(r, '@' + img.digest),
+    ]);
+    assert.equal(byDigest.code, 0, byDigest.stderr);
+    assert.equal(byDigest.stdout, res.stdout);
+  });
+
+  it('checks -a annotations, lists them in the header, and prints -o text', async () => {
+    const r = repo();
+    const img = await pushRandomImage(client, r, { tag: 'v1' });
+    await sign(name(r, '@' + img.digest), ['-a', 'env=prod', '-a', 'team=sec']);
+    const ok = await run([
+      'verify',
+      '--key',
+      pub,
+      '-a',
+      'env=prod',
+      '-o',
+      'text',
+      name(r, ':v1'),
+    ]);
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.match(
+      ok.stderr,
+      /\n {2}- The specified annotations were verified\.\n {2}- The cosign claims were validated\n/
+    );
+    assert.equal(
+      ok.stdout,
+      expectedPayload(r, img.digest, '{"env":"prod","team":"sec"}') + '\n'
+    );
+    const bad = await run([
+      'verify',
+      '--key',
+      pub,
+      '-a',
+      'env=dev',
+      name(r, ':v1'),
+    ]);
+    assert.equal(bad.code, 12);
+    assert.equal(bad.stdout, '');
+    assert.match(bad.stderr, /^Error: no matching signatures/);
+  });
+
+  it('skips claims (and annotations) with --check-claims=false', async () => {
+    const r = repo();
+    const a = await pushRandomImage(client, r, { tag: 'a' });
+    const b = await pushRandomImage(client, r, { tag: 'b' });
+    await sign(name(r, '@' + a.digest));
+    // Replay a's signature manifest onto b's tag.
+    const sig = await client.getManifest(r, signatureTag(a.digest), {
+      accept: MANIFEST_ACCEPT,
+    });
+    await client.putManifest(
+      r,
+      signatureTag(b.digest),
+      sig.bytes,
+      sig.mediaType
+    );
+    const strict = await run(['verify', '--key', pub, name(r, ':b')]);
+    assert.equal(strict.code, 12);
+    assert.match(strict.stderr, /invalid or missing digest in claim/);
+    const loose = await run([
+      'verify',
+      '--key',
+      pub,
+      '--check-claims=false',
+      '-a',
+      'x=y',
+      name(r, ':b'),
+    ]);
+    assert.equal(loose.code, 0, loose.stderr);
+    assert.doesNotMatch(loose.stderr, /claims|annotations/);
+    assert.equal(loose.stdout, `\n[${expectedPayload(r, a.digest)}]\n`);
+  });
+
+  it('exits 10 without signatures, 11 for an unknown tag, 12 for the wrong key', async () => {
+    const r = repo();
+    const img = await pushRandomImage(client, r, { tag: 'v1' });
+    const unsigned = await run(['verify', '--key', pub, name(r, ':v1')]);
+    assert.equal(unsigned.code, 10, unsigned.stderr);
+    assert.match(unsigned.stderr, /^Error: no signatures found/);
+    const missing = await run(['verify', '--key', pub, name(r, ':nope')]);
+    assert.equal(missing.code, 11, missing.stderr);
+    await sign(name(r, '@' + img.digest));
+    const wrong = await run(['verify', '--key', otherPub, name(r, ':v1')]);
+    assert.equal(wrong.code, 12, wrong.stderr);
+    assert.match(wrong.stderr, /invalid signature/);
+  });
+
+  it('fails with 12 after the tag is re-pointed and the old signature copied along', async () => {
+    const r = repo();
+    const good = await pushRandomImage(client, r, { tag: 'v1' });
+    await sign(name(r, ':v1'));
+    assert.equal((await run(['verify', '--key', pub, name(r, ':v1')])).code, 0);
+    // Attacker: push another image under the tag, copy the valid signature.
+    const evil = await pushRandomImage(client, r, { tag: 'v1' });
+    const sig = await client.getManifest(r, signatureTag(good.digest), {
+      accept: MANIFEST_ACCEPT,
+    });
+    await client.putManifest(
+      r,
+      signatureTag(evil.digest),
+      sig.bytes,
+      sig.mediaType
+    );
+    const res = await run(['verify', '--key', pub, name(r, ':v1')]);
+    assert.equal(res.code, 12);
+    assert.equal(res.stdout, '');
+  });
+
+  it('prints images in order and stops at the first failure', async () => {
+    const r = repo();
+    const a = await pushRandomImage(client, r, { tag: 'a' });
+    await pushRandomImage(client, r, { tag: 'b' });
+    const c = await pushRandomImage(client, r, { tag: 'c' });
+    await sign(name(r, ':a'));
+    await sign(name(r, ':c'));
+    const both = await run([
+      'verify',
+      '--key',
+      pub,
+      name(r, ':a'),
+      name(r, ':c'),
+    ]);
+    assert.equal(both.code, 0, both.stderr);
+    assert.equal(
+      both.stdout,
+      `\n[${expectedPayload(r, a.digest)}]\n\n[${expectedPayload(r, c.digest)}]\n`
+    );
+    const res = await run([
+      'verify',
+      '--key',
+      pub,
+      name(r, ':a'),
+      name(r, ':b'),
+      name(r, ':c'),
+    ]);
+    assert.equal(res.code, 10);
+    assert.equal(res.stdout, `\n[${expectedPayload(r, a.digest)}]\n`);
+  });
+
+  it('reads signatures from COSIGN_REPOSITORY', async () => {
+    const r = repo();
+    const sigs = repo();
+    const img = await pushRandomImage(client, r, { tag: 'v1' });
+    const env = { COSIGN_REPOSITORY: name(sigs, '') };
+    const s = await run(['sign', '--key', key, name(r, '@' + img.digest)], env);
+    assert.equal(s.code, 0, s.stderr);
+    const ok = await run(['verify', '--key', pub, name(r, ':v1')], env);
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.equal(ok.stdout, `\n[${expectedPayload(r, img.digest)}]\n`);
+    assert.equal(
+      (await run(['verify', '--key', pub, name(r, ':v1')])).code,
+      10
+    );
+  });
+
+  it('honours COSIGN_MAX_ATTACHMENT_SIZE', async () => {
+    const r = repo();
+    const img = await pushRandomImage(client, r, { tag: 'v1' });
+    await sign(name(r, '@' + img.digest));
+    const small = await run(['verify', '--key', pub, name(r, ':v1')], {
+      COSIGN_MAX_ATTACHMENT_SIZE: '100',
+    });
+    assert.equal(small.code, 12);
+    assert.match(small.stderr, /exceeds the limit of 100 bytes/);
+    const ok = await run(['verify', '--key', pub, name(r, ':v1')], {
+      COSIGN_MAX_ATTACHMENT_SIZE: '1KiB',
+    });
+    assert.equal(ok.code, 0, ok.stderr);
+  });
+
+  it('takes the key from env:// and refuses a missing or malformed key', async () => {
+    const r = repo();
+    const img = await pushRandomImage(client, r, { tag: 'v1' });
+    await sign(name(r, '@' + img.digest));
+    const env = await run(
+      ['verify', '--key', 'env://SIGNET_PUB', name(r, ':v1')],
+      {
+        SIGNET_PUB: readFileSync(pub, 'utf8'),
+      }
+    );
+    assert.equal(env.code, 0, env.stderr);
+    const noKey = await run(['verify', name(r, ':v1')]);
+    assert.equal(noKey.code, 2);
+    const missing = await run([
+      'verify',
+      '--key',
+      join(dir, 'absent.pub'),
+      name(r, ':v1'),
+    ]);
+    assert.equal(missing.code, 3);
+    const privateAsPublic = await run(['verify', '--key', key, name(r, ':v1')]);
+    assert.notEqual(privateAsPublic.code, 0);
+    const badOutput = await run([
+      'verify',
+      '--key',
+      pub,
+      '-o',
+      'yaml',
+      name(r, ':v1'),
+    ]);
+    assert.equal(badOutput.code, 2);
+  });
+
+  it('verifies the upstream cosign fixture pushed where cosign puts it', async () => {
+    // fixtures README: legacy-signature/manifest.json is PUT to
+    // index.docker.io/namespace/image:sha256-4aa3….sig; here the same bytes
+    // go to the local registry's namespace/image.
+    const fx = join(sharedFixtures, 'cosign', 'legacy-signature');
+    const r: RepoRef = { registry: reg.host, repository: 'namespace/image' };
+    const digest =
+      'sha256:4aa3054270f7a70b4528f2064ee90961788e1e1518703592ae4463de3b889dec';
+    await client.putBlob(r, readFileSync(join(fx, 'payload.json')));
+    await client.putBlob(r, readFileSync(join(fx, 'config.json')));
+    const manifest = readFileSync(join(fx, 'manifest.json'));
+    const put = await client.putManifest(
+      r,
+      signatureTag(digest),
+      manifest,
+      MediaType.OciManifest
+    );
+    assert.equal(put.digest, ociDigest(manifest));
+    assert.equal(
+      put.digest,
+      'sha256:7eaa0f058d6a36f91ddac7744280dc4ae8bc5fa6cf13930cfe4c1fa9d2aec05e'
+    );
+    const fixturePub = join(
+      sharedFixtures,
+      'cosign',
+      'keys',
+      'pemsigstorekey.pub'
+    );
+    // By digest: the image itself does not exist, as cosign allows.
+    const res = await run([
+      'verify',
+      '--key',
+      fixturePub,
+      `${reg.host}/namespace/image@${digest}`,
+    ]);
+    assert.equal(res.code, 0, res.stderr);
+    assert.equal(
+      res.stdout,
+      '\n[{"critical":{"identity":{"docker-reference":"index.docker.io/namespace/image"},"image":{"docker-manifest-digest":"sha256:4aa3054270f7a70b4528f2064ee90961788e1e1518703592ae4463de3b889dec"},"type":"cosign container image signature"},"optional":null}]\n'
+    );
+    const wrong = await run([
+      'verify',
+      '--key',
+      pub,
+      `${reg.host}/namespace/image@${digest}`,
+    ]);
+    assert.equal(wrong.code, 12);
+  });
+});
