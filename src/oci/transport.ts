@@ -376,8 +376,7 @@ export class Transport {
     this.#maxDelay = opts.retry?.maxDelayMs ?? 30_000;
     this.#maxRetryAfter = opts.retry?.maxRetryAfterMs ?? 60_000;
     this.#sleep =
-      opts.sleep ??
-      ((ms) => new Promise((resolve) => setTimeout(resolve, ms).unref()));
+      opts.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
     this.#random = opts.random ?? Math.random;
     this.#now = opts.now ?? Date.now;
   }

@@ -5,6 +5,8 @@ import { registerImportKeyPair } from './import-key-pair.js';
 import { registerPublicKey } from './public-key.js';
 import { registerSign } from './sign.js';
 import { registerVerify } from './verify.js';
+import { registerDigest } from './digest.js';
+import { registerManifest } from './manifest.js';
 
 /**
  * Every command registers itself here, one line each, in the order they
@@ -17,4 +19,6 @@ export function registerCommands(program: Command): void {
   registerPublicKey(program);
   registerSign(program);
   registerVerify(program);
+  registerDigest(program);
+  registerManifest(program);
 }
