@@ -8,6 +8,7 @@ import {
   DEFAULT_MAX_BODY_BYTES,
   listenLogServer,
 } from '../../tlog/server/http.js';
+import { PostgresStorage } from '../../tlog/server/postgres.js';
 import { SqliteStorage } from '../../tlog/server/sqlite.js';
 import type { Storage } from '../../tlog/server/storage.js';
 
@@ -30,8 +31,9 @@ export function parseListen(s: string): { host: string; port: number } {
   return { host: m[1] ?? (m[2] === '' ? '127.0.0.1' : (m[2] as string)), port };
 }
 
-function openStorage(o: ServeOptions): Promise<Storage> {
-  return Promise.resolve(new SqliteStorage(o.db ?? 'signet-tlog.db'));
+function openStorage(o: ServeOptions): Storage {
+  if (o.postgres !== undefined) return new PostgresStorage(o.postgres);
+  return new SqliteStorage(o.db ?? 'signet-tlog.db');
 }
 
 async function serve(o: ServeOptions): Promise<void> {
@@ -57,7 +59,7 @@ async function serve(o: ServeOptions): Promise<void> {
       `warning: log signing key ${keyPath} is readable by group or others (chmod 600 it)\n`
     );
   }
-  const storage = await openStorage(o);
+  const storage = openStorage(o);
   const log = await TransparencyLog.open({
     storage,
     privateKey: key.privateKey,
@@ -92,6 +94,10 @@ export function registerTlogServe(tlog: Command): void {
     )
     .option('--listen <host:port>', 'address to listen on', '127.0.0.1:3000')
     .option('--db <file>', 'SQLite database file (default ./signet-tlog.db)')
+    .option(
+      '--postgres <url>',
+      'PostgreSQL connection URL (several servers may share one log)'
+    )
     .option(
       '--key <file>',
       'log signing key (PEM); generated with mode 0600 if absent (default signet-tlog.key beside the database)'

@@ -595,7 +595,13 @@ for (const backend of BACKENDS) {
       }
       assert.equal(roots.get(info2.treeSize)?.toString('hex'), info2.rootHash);
       for (let m = 1; m <= info2.treeSize; m++) {
-        for (let n = m; n <= info2.treeSize; n++) {
+        for (const n of new Set([
+          m,
+          m + 1,
+          Math.ceil((m + info2.treeSize) / 2),
+          info2.treeSize,
+        ])) {
+          if (n > info2.treeSize) continue;
           const r = await call(
             `${log.url}/api/v1/log/proof?firstSize=${m}&lastSize=${n}`,
             'GET'

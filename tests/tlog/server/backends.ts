@@ -1,2 +1,5 @@
 /** Storage backends every log-server suite runs against. */
-export const BACKENDS = ['sqlite'] as const;
+export const BACKENDS: readonly ('sqlite' | 'postgres')[] = [
+  'sqlite',
+  'postgres',
+];
