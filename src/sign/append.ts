@@ -66,6 +66,11 @@ export interface AppendTuning {
    * seen), plus up to 50 % jitter. 0 reads back immediately.
    */
   readonly settleMs?: number;
+  /**
+   * When re-writing, also put back layers seen at the tag earlier in this
+   * call that a concurrent writer dropped (default true).
+   */
+  readonly restoreSeen?: boolean;
   /** Injected for tests. */
   readonly random?: () => number;
   readonly sleep?: (ms: number) => Promise<void>;
@@ -171,6 +176,22 @@ export function isMediaTypeRejection(e: unknown): boolean {
   return false;
 }
 
+function descriptorKey(l: SignatureLayer): string {
+  const ann = l.annotations ?? {};
+  return JSON.stringify([
+    l.mediaType,
+    l.digest,
+    l.size,
+    Object.keys(ann)
+      .sort()
+      .map((k) => [k, ann[k]]),
+  ]);
+}
+
+function sameDescriptor(a: SignatureLayer, b: SignatureLayer): boolean {
+  return descriptorKey(a) === descriptorKey(b);
+}
+
 async function readCurrent(
   registry: SignRegistry,
   repo: RepoRef,
@@ -254,6 +275,8 @@ export async function appendSignatureLayers(
   let conflicts = 0;
   let added: number | undefined;
   let afterWrite = false;
+  /** Every layer seen at the tag during this call, in first-seen order. */
+  const seen = new Map<string, SignatureLayer>();
   let longestWindow = 0;
   let blobsUploaded = false;
 
@@ -269,6 +292,10 @@ export async function appendSignatureLayers(
     const readStart = now();
     const current = await readCurrent(registry, repo, tag, maxBytes);
     const existing = current?.layers ?? [];
+    for (const l of existing) {
+      const k = descriptorKey(l);
+      if (!seen.has(k)) seen.set(k, l);
+    }
     const missing = ours.filter(
       (o) => !isLayerPresent(o.layer, o.digest, existing)
     );
@@ -314,8 +341,19 @@ export async function appendSignatureLayers(
       blobsUploaded = true;
     }
 
+    // Helping: layers this call saw in an earlier read that a concurrent
+    // writer has since dropped go back in too. Every Signet writer carries
+    // the union of what it has seen, so the manifest converges in far
+    // fewer rounds than if each writer restored only its own layers.
+    const restored =
+      (opts.restoreSeen ?? true)
+        ? [...seen.values()].filter(
+            (l) => !existing.some((e) => sameDescriptor(e, l))
+          )
+        : [];
     const merged: SignatureLayer[] = [
       ...existing,
+      ...restored,
       ...missing.map((m) => m.descriptor),
     ];
     const base =
