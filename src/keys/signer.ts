@@ -138,12 +138,14 @@ export function verifierFromPublicKey(key: KeyObject): Verifier {
           case 'ed25519':
             // Ed25519ph and pure Ed25519 are domain-separated (dom2), so
             // accepting either cannot turn one into a forgery of the other.
+            // Native pure Ed25519 first (fast); then Ed25519ph.
             return (
+              cryptoVerify(null, data, publicKey, signature) ||
               ed25519phVerifyDigest(
                 publicKey,
                 createHash('sha512').update(data).digest(),
                 signature
-              ) || cryptoVerify(null, data, publicKey, signature)
+              )
             );
         }
       } catch {

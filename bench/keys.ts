@@ -1,0 +1,67 @@
+/**
+ * Key file costs: decrypting a cosign key (scrypt + secretbox + PKCS#8
+ * parse) per scrypt N, encrypting one, and sign/verify per key type.
+ * node:crypto's native scrypt is expected near 0.1 s at N=65536.
+ *
+ *   node dist/bench/keys.js [--iterations 7]
+ */
+import { performance } from 'node:perf_hooks';
+import {
+  SIGNING_ALGORITHMS,
+  SCRYPT_N_VALUES,
+  decryptCosignKey,
+  decryptCosignKeyAsync,
+  encryptCosignKey,
+  generatePrivateKey,
+  signerFromPrivateKey,
+  verifierFromPublicKey,
+} from '../src/keys/index.js';
+
+function arg(name: string, dflt: number): number {
+  const i = process.argv.indexOf(name);
+  const v = i >= 0 ? Number(process.argv[i + 1]) : dflt;
+  return Number.isFinite(v) && v > 0 ? v : dflt;
+}
+
+const iterations = arg('--iterations', 7);
+
+async function median(fn: () => unknown): Promise<number> {
+  await fn(); // warm-up
+  const times: number[] = [];
+  for (let i = 0; i < iterations; i++) {
+    const t = performance.now();
+    await fn();
+    times.push(performance.now() - t);
+  }
+  times.sort((a, b) => a - b);
+  return times[Math.floor(times.length / 2)] ?? NaN;
+}
+
+const fmt = (ms: number) => `${ms.toFixed(1)} ms`;
+
+const key = generatePrivateKey();
+console.log(`cosign key files (median of ${iterations})`);
+for (const N of SCRYPT_N_VALUES) {
+  const pem = encryptCosignKey(key, 'password', { scryptN: N });
+  const dec = await median(() => decryptCosignKey(pem, 'password'));
+  const decAsync = await median(() => decryptCosignKeyAsync(pem, 'password'));
+  const enc = await median(() =>
+    encryptCosignKey(key, 'password', { scryptN: N })
+  );
+  console.log(
+    `  N=${String(N).padEnd(6)} decrypt ${fmt(dec)} (async ${fmt(decAsync)}), encrypt ${fmt(enc)}`
+  );
+}
+
+console.log(`sign / verify of a 250-byte payload (median of ${iterations})`);
+const payload = Buffer.alloc(250, 0x61);
+for (const alg of SIGNING_ALGORITHMS) {
+  const signer = signerFromPrivateKey(generatePrivateKey(alg), {
+    ed25519: alg === 'ed25519' ? 'pure' : 'ph',
+  });
+  const verifier = verifierFromPublicKey(signer.publicKey);
+  const sig = await signer.sign(payload);
+  const s = await median(() => signer.sign(payload));
+  const v = await median(() => verifier.verify(payload, sig));
+  console.log(`  ${alg.padEnd(28)} sign ${fmt(s)}, verify ${fmt(v)}`);
+}
