@@ -15,7 +15,13 @@
  */
 import { spawn, execFile, execFileSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import {
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { createServer, request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
@@ -66,19 +72,82 @@ export const DEFAULT_USERS: Readonly<Record<string, string>> = {
 const running = new Map<number, { child: ChildProcess; dir: string }>();
 let exitHookInstalled = false;
 
+function killAll(): void {
+  for (const [pid, { dir }] of running) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+    rmSync(dir, { recursive: true, force: true });
+  }
+  running.clear();
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Registries left behind by a test process that died without cleaning up
+ * (SIGKILL, a crash): each temp dir records its owner and registry PIDs;
+ * when the owner is gone, the registry is killed by PID (after checking
+ * /proc/<pid>/cmdline names docker-registry and this directory) and the
+ * directory removed.
+ */
+function reapOrphans(): void {
+  let entries: string[];
+  try {
+    entries = readdirSync(tmpdir()).filter((n) =>
+      n.startsWith('signet-registry-')
+    );
+  } catch {
+    return;
+  }
+  for (const name of entries) {
+    const dir = join(tmpdir(), name);
+    let owner: { ownerPid: number; registryPid: number };
+    try {
+      owner = JSON.parse(
+        readFileSync(join(dir, 'owner.json'), 'utf8')
+      ) as typeof owner;
+    } catch {
+      continue; // not ours, or still starting
+    }
+    if (alive(owner.ownerPid)) continue;
+    try {
+      const cmdline = readFileSync(
+        `/proc/${owner.registryPid}/cmdline`,
+        'utf8'
+      );
+      if (cmdline.includes('docker-registry') && cmdline.includes(dir)) {
+        process.kill(owner.registryPid, 'SIGKILL');
+      }
+    } catch {
+      // registry already gone
+    }
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 function installExitHook(): void {
   if (exitHookInstalled) return;
   exitHookInstalled = true;
-  process.on('exit', () => {
-    for (const [pid, { dir }] of running) {
-      try {
-        process.kill(pid, 'SIGKILL');
-      } catch {
-        // already gone
-      }
-      rmSync(dir, { recursive: true, force: true });
-    }
-  });
+  reapOrphans();
+  process.on('exit', killAll);
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    const onSignal = (): void => {
+      killAll();
+      process.removeListener(sig, onSignal);
+      process.kill(process.pid, sig);
+    };
+    process.once(sig, onSignal);
+  }
 }
 
 /** A port nothing listens on right now (bind port 0, read it, close). */
@@ -269,6 +338,10 @@ export async function startRegistry(
       const pid = child.pid;
       if (pid === undefined) throw new Error('docker-registry did not start');
       running.set(pid, { child, dir });
+      writeFileSync(
+        join(dir, 'owner.json'),
+        JSON.stringify({ ownerPid: process.pid, registryPid: pid })
+      );
       const ts = tokenServer;
       let stopped = false;
       const result: RunningRegistry = {

@@ -1,0 +1,143 @@
+#!/usr/bin/env bash
+# Signet end-to-end demo: starts a throwaway local registry (the Debian
+# docker-registry, CNCF distribution) on a free loopback port, pushes a small
+# demo image with skopeo (an independent tool), then uses signet on it.
+# Everything lives in a temporary directory that is removed on exit, and the
+# registry is stopped by its PID.
+#
+# Usage: bash scripts/demo.sh          (from anywhere; needs root or sudo for
+#                                       the first-time apt-get in setup.sh)
+# Later steps (sign, verify) are added as further sections below.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT="$(pwd)"
+
+step() { printf '\n==> %s\n' "$*"; }
+
+# ---------------------------------------------------------------- set-up
+step "Installing what is missing and building"
+bash scripts/setup.sh
+npm run build --silent
+
+SIGNET=(node "$ROOT/dist/src/cli/main.js")
+WORK="$(mktemp -d "${TMPDIR:-/tmp}/signet-demo.XXXXXX")"
+REGISTRY_PID=""
+
+cleanup() {
+  if [ -n "$REGISTRY_PID" ] && kill -0 "$REGISTRY_PID" 2>/dev/null; then
+    if grep -q "docker-registry" "/proc/$REGISTRY_PID/cmdline" 2>/dev/null; then
+      kill "$REGISTRY_PID" 2>/dev/null || true
+      wait "$REGISTRY_PID" 2>/dev/null || true
+    fi
+  fi
+  rm -rf "$WORK"
+}
+trap cleanup EXIT INT TERM
+
+# The demo never reads the machine's registry credentials or containers
+# configuration: everything points into $WORK.
+export HOME="$WORK/home"
+export DOCKER_CONFIG="$WORK/docker"
+export XDG_CONFIG_HOME="$WORK/home/.config"
+unset REGISTRY_AUTH_FILE XDG_RUNTIME_DIR DOCKER_AUTH_CONFIG
+mkdir -p "$HOME" "$DOCKER_CONFIG" "$XDG_CONFIG_HOME"
+echo '{"auths":{}}' >"$DOCKER_CONFIG/config.json"
+
+# ------------------------------------------------------- local registry
+step "Starting a local registry"
+free_port() {
+  node -e 'const s=require("net").createServer();s.listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close();})'
+}
+answers() { # true when something answers GET /v2/ on the port
+  node -e 'fetch(`http://127.0.0.1:${process.argv[1]}/v2/`).then(()=>process.exit(0),()=>process.exit(1))' "$1"
+}
+PORT="$(free_port)"
+if answers "$PORT"; then
+  echo "port $PORT is already in use" >&2
+  exit 1
+fi
+mkdir -p "$WORK/registry-data"
+cat >"$WORK/registry.yml" <<EOF
+version: 0.1
+log:
+  level: warn
+  accesslog:
+    disabled: true
+storage:
+  filesystem:
+    rootdirectory: $WORK/registry-data
+  delete:
+    enabled: true
+http:
+  addr: 127.0.0.1:$PORT
+  secret: signet-demo
+EOF
+/usr/bin/docker-registry serve "$WORK/registry.yml" >"$WORK/registry.log" 2>&1 </dev/null &
+REGISTRY_PID=$!
+for _ in $(seq 100); do
+  answers "$PORT" && break
+  sleep 0.1
+done
+answers "$PORT" || { cat "$WORK/registry.log" >&2; echo "registry did not start" >&2; exit 1; }
+REGISTRY="127.0.0.1:$PORT"
+IMAGE="$REGISTRY/demo/app:latest"
+echo "registry: http://$REGISTRY (pid $REGISTRY_PID, storage $WORK/registry-data)"
+
+# ------------------------------------------------------- demo image
+step "Building a small OCI image layout and pushing it with skopeo"
+LAYOUT="$WORK/layout"
+mkdir -p "$LAYOUT/blobs/sha256" "$WORK/rootfs"
+echo "hello from the signet demo" >"$WORK/rootfs/hello.txt"
+blob() { # stores stdin as a blob, prints "<hex> <size>"
+  local tmp="$WORK/blob.tmp" hex size
+  cat >"$tmp"
+  hex="$(sha256sum "$tmp" | cut -d' ' -f1)"
+  size="$(stat -c %s "$tmp")"
+  mv "$tmp" "$LAYOUT/blobs/sha256/$hex"
+  echo "$hex $size"
+}
+tar --sort=name --mtime=@0 --owner=0 --group=0 --numeric-owner \
+  -C "$WORK/rootfs" -cf "$WORK/layer.tar" hello.txt
+DIFF_ID="$(sha256sum "$WORK/layer.tar" | cut -d' ' -f1)"
+read -r LAYER_HEX LAYER_SIZE < <(gzip -n -c "$WORK/layer.tar" | blob)
+read -r CONFIG_HEX CONFIG_SIZE < <(printf '%s' \
+  "{\"architecture\":\"amd64\",\"os\":\"linux\",\"config\":{\"Cmd\":[\"/bin/cat\",\"/hello.txt\"]},\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[\"sha256:$DIFF_ID\"]}}" | blob)
+read -r MANIFEST_HEX MANIFEST_SIZE < <(printf '%s' \
+  "{\"schemaVersion\":2,\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\",\"config\":{\"mediaType\":\"application/vnd.oci.image.config.v1+json\",\"digest\":\"sha256:$CONFIG_HEX\",\"size\":$CONFIG_SIZE},\"layers\":[{\"mediaType\":\"application/vnd.oci.image.layer.v1.tar+gzip\",\"digest\":\"sha256:$LAYER_HEX\",\"size\":$LAYER_SIZE}]}" | blob)
+printf '%s' '{"imageLayoutVersion":"1.0.0"}' >"$LAYOUT/oci-layout"
+printf '%s' "{\"schemaVersion\":2,\"manifests\":[{\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\",\"digest\":\"sha256:$MANIFEST_HEX\",\"size\":$MANIFEST_SIZE,\"annotations\":{\"org.opencontainers.image.ref.name\":\"latest\"}}]}" >"$LAYOUT/index.json"
+
+echo '{"default":[{"type":"insecureAcceptAnything"}]}' >"$WORK/policy.json"
+mkdir -p "$WORK/registries.d"
+SKOPEO=(skopeo --policy "$WORK/policy.json" --registries.d "$WORK/registries.d")
+"${SKOPEO[@]}" copy --quiet --preserve-digests --dest-tls-verify=false \
+  "oci:$LAYOUT:latest" "docker://$IMAGE"
+echo "pushed $IMAGE (manifest sha256:$MANIFEST_HEX)"
+
+# ------------------------------------------------------- signet digest
+step "signet digest $IMAGE"
+DIGEST="$("${SIGNET[@]}" digest "$IMAGE")"
+echo "$DIGEST"
+"${SKOPEO[@]}" inspect --raw --tls-verify=false "docker://$IMAGE" >"$WORK/skopeo-manifest.json"
+EXPECTED="$(skopeo manifest-digest "$WORK/skopeo-manifest.json")"
+if [ "$DIGEST" != "$EXPECTED" ]; then
+  echo "MISMATCH: skopeo computes $EXPECTED" >&2
+  exit 1
+fi
+echo "matches skopeo manifest-digest: $EXPECTED"
+
+# ------------------------------------------------------- signet manifest
+step "signet manifest $IMAGE"
+"${SIGNET[@]}" manifest "$IMAGE" >"$WORK/signet-manifest.json"
+cat "$WORK/signet-manifest.json"
+echo
+cmp -s "$WORK/signet-manifest.json" "$WORK/skopeo-manifest.json" ||
+  { echo "MISMATCH: manifest bytes differ from skopeo's" >&2; exit 1; }
+echo "byte-identical to what skopeo reads"
+
+step "signet manifest $REGISTRY/demo/app@$DIGEST"
+"${SIGNET[@]}" manifest "$REGISTRY/demo/app@$DIGEST" | cmp -s - "$WORK/skopeo-manifest.json"
+echo "by-digest fetch verified"
+
+# ------------------------------------------------------- done
+step "Demo finished: registry stopped and $WORK removed on exit"
