@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { registerTlogServe } from './tlog-serve.js';
+import { registerTlogClient } from './tlog-client.js';
 
 /**
  * `signet tlog …`: the transparency log's client commands and its server.
@@ -13,4 +14,5 @@ export function registerTlog(program: Command): void {
     );
   void tlog;
   registerTlogServe(tlog);
+  registerTlogClient(tlog);
 }
