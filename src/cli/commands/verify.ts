@@ -19,7 +19,7 @@ import {
   parseRepository,
   type Reference,
 } from '../../oci/reference.js';
-import { RegistryClient, type RepoRef } from '../../oci/registry.js';
+import type { RepoRef } from '../../oci/registry.js';
 import {
   DEFAULT_MAX_ATTACHMENT_SIZE,
   parseByteSize,
@@ -29,16 +29,19 @@ import {
 } from '../../verify/image.js';
 import { marshalSimpleSigningPayload } from '../../verify/payload.js';
 import { readUserFile, withContext } from '../password.js';
+import {
+  addRegistryOptions,
+  registryClientFromFlags,
+  type RegistryFlags,
+} from '../registry-options.js';
 import { boolFlag } from './sign.js';
 
-interface VerifyFlags {
+interface VerifyFlags extends RegistryFlags {
   key: string;
   annotations: string[];
   checkClaims: boolean;
   output: string;
   maxWorkers: number;
-  allowHttpRegistry: boolean;
-  allowInsecureRegistry: boolean;
 }
 
 /** Images verified at once in one invocation (output stays in argument order). */
@@ -186,11 +189,7 @@ async function runVerify(images: string[], flags: VerifyFlags): Promise<void> {
   // keys are parsed here and passed to verifyImages as a tlog policy.
   // ----------------------------------------------------------------------
 
-  const client = new RegistryClient({
-    allowHttp: flags.allowHttpRegistry,
-    insecureSkipTlsVerify: flags.allowInsecureRegistry,
-    log: printEvent,
-  });
+  const client = registryClientFromFlags(flags);
   try {
     const results = await verifyImages(client, refs, {
       verifier,
@@ -219,7 +218,7 @@ async function runVerify(images: string[], flags: VerifyFlags): Promise<void> {
 }
 
 export function registerVerify(program: Command): void {
-  program
+  const cmd = program
     .command('verify')
     .description(
       'verify the signatures of container images (cosign .sig format) with a public key'
@@ -262,17 +261,8 @@ export function registerVerify(program: Command): void {
         .default(10)
         .env('COSIGN_MAX_WORKERS')
     )
-    .option(
-      '--allow-http-registry',
-      'allow plain HTTP to registries that are not loopback',
-      false
-    )
-    .option(
-      '--allow-insecure-registry',
-      'skip TLS certificate verification',
-      false
-    )
     .action(async (images: string[], flags: VerifyFlags) => {
       await runVerify(images, flags);
     });
+  addRegistryOptions(cmd);
 }
