@@ -195,7 +195,10 @@ async function upload(o: UploadOpts): Promise<void> {
     const trusted = await loadLogKeys(o.rekorPublicKey);
     const logKeys =
       trusted.length > 0 ? trusted : [(await client.getPublicKey()).key];
-    const v = verifyLogEntry(entry, logKeys, { requireSET: true });
+    const v = verifyLogEntry(entry, logKeys, {
+      requireSET: true,
+      now: new Date(),
+    });
     const id = entryIdOf(entry);
     if (o.json) printJson(entry);
     else {
@@ -244,7 +247,10 @@ async function get(o: GetOpts): Promise<void> {
     if (o.json) printJson(entry);
     else printEntry(entry, client.baseUrl);
     if (trusted.length > 0)
-      reportVerified(verifyLogEntry(entry, trusted), entryIdOf(entry));
+      reportVerified(
+        verifyLogEntry(entry, trusted, { now: new Date() }),
+        entryIdOf(entry)
+      );
   } finally {
     await client.close();
   }
@@ -310,6 +316,7 @@ async function verify(o: VerifyOpts): Promise<void> {
   for (const entry of entries) {
     const v = verifyLogEntry(entry, trusted, {
       requireInclusionProof: o.requireProof === true,
+      now: new Date(),
     });
     const id = entryIdOf(entry);
     process.stdout.write(
