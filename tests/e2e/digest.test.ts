@@ -191,6 +191,39 @@ for (const auth of ['none', 'basic', 'token'] as const) {
   });
 }
 
+describe('signet digest against a TLS registry', () => {
+  let reg: RunningRegistry;
+  let client: RegistryClient;
+  before(async () => {
+    reg = await startRegistry({ tls: true });
+    client = new RegistryClient({
+      credentials: staticCredentialProvider({}),
+      insecureSkipTlsVerify: true,
+    });
+  });
+  after(async () => {
+    await client.close();
+    await reg.stop();
+  });
+
+  it('exits 48 on an untrusted certificate and succeeds with --allow-insecure-registry', async () => {
+    const img = await pushRandomImage(
+      client,
+      { registry: reg.host, repository: 'tls/app' },
+      { tag: 'v1' }
+    );
+    const refused = await run(['digest', `${reg.host}/tls/app:v1`]);
+    assertOneLineError(refused, ERROR_EXIT_CODES.REGISTRY_INSECURE_REFUSED);
+    const ok = await run([
+      'digest',
+      '--allow-insecure-registry',
+      `${reg.host}/tls/app:v1`,
+    ]);
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.equal(ok.stdout.toString(), `${img.digest}\n`);
+  });
+});
+
 describe('signet digest errors', () => {
   const servers: FaultServer[] = [];
   after(async () => {
