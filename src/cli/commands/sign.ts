@@ -11,13 +11,17 @@ import { SignetError, UsageError } from '../../errors.js';
 import { signerFromPrivateKey } from '../../keys/index.js';
 import { parseAnnotationsFlag } from '../../oci/cosign-layout.js';
 import { parseReference, parseRepository } from '../../oci/reference.js';
-import { RegistryClient } from '../../oci/registry.js';
 import {
   signImage,
   type SignedObject,
   type SignLogEvent,
 } from '../../sign/index.js';
 import { loadPrivateKeyFile } from '../password.js';
+import {
+  addRegistryOptions,
+  registryClientFromFlags,
+  type RegistryFlags,
+} from '../registry-options.js';
 
 /** Go strconv.ParseBool; undefined when `s` is not a boolean. */
 export function parseGoBool(s: string): boolean | undefined {
@@ -54,15 +58,13 @@ export function boolFlag(name: string): (value: string) => boolean {
   };
 }
 
-interface SignFlags {
+interface SignFlags extends RegistryFlags {
   key: string;
   annotations: string[];
   recursive: boolean;
   upload: boolean;
   outputSignature?: string;
   outputPayload?: string;
-  allowHttpRegistry: boolean;
-  allowInsecureRegistry: boolean;
 }
 
 function debugEnabled(): boolean {
@@ -157,11 +159,7 @@ async function runSign(images: string[], flags: SignFlags): Promise<void> {
     parseGoBool(process.env['COSIGN_DOCKER_MEDIA_TYPES'] ?? '') ?? false;
   const key = await loadPrivateKeyFile(flags.key);
   const signer = signerFromPrivateKey(key);
-  const client = new RegistryClient({
-    allowHttp: flags.allowHttpRegistry,
-    insecureSkipTlsVerify: flags.allowInsecureRegistry,
-    log: printEvent,
-  });
+  const client = registryClientFromFlags(flags);
   try {
     const all: SignedObject[] = [];
     for (const ref of refs) {
@@ -196,7 +194,7 @@ async function runSign(images: string[], flags: SignFlags): Promise<void> {
 }
 
 export function registerSign(program: Command): void {
-  program
+  const cmd = program
     .command('sign')
     .description(
       'sign container images and store the signatures in the registry (cosign .sig format)'
@@ -235,17 +233,8 @@ export function registerSign(program: Command): void {
       'write the base64 signature to this file'
     )
     .option('--output-payload <file>', 'write the signed payload to this file')
-    .option(
-      '--allow-http-registry',
-      'allow plain HTTP to registries that are not loopback',
-      false
-    )
-    .option(
-      '--allow-insecure-registry',
-      'skip TLS certificate verification',
-      false
-    )
     .action(async (images: string[], flags: SignFlags) => {
       await runSign(images, flags);
     });
+  addRegistryOptions(cmd);
 }
