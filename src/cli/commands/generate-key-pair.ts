@@ -78,8 +78,20 @@ export async function writeFileAtomic(
     if (overwrite) {
       await rename(tmp, path);
     } else {
-      await link(tmp, path);
-      await unlink(tmp);
+      try {
+        await link(tmp, path);
+        await unlink(tmp);
+      } catch (e) {
+        const code = (e as NodeJS.ErrnoException).code;
+        // Filesystems without hard links: check, then rename (a small race).
+        if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'ENOSYS') {
+          throw e;
+        }
+        if (await exists(path)) {
+          throw Object.assign(new Error('file exists'), { code: 'EEXIST' });
+        }
+        await rename(tmp, path);
+      }
     }
   } catch (e) {
     await unlink(tmp).catch(() => undefined);
