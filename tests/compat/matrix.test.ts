@@ -7,12 +7,18 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { createPublicKey, randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { KeyObject } from 'node:crypto';
 import { ociDigest } from '../../src/core/digest.js';
 import { RegistryError } from '../../src/errors.js';
 import {
+  encryptCosignKey,
   generatePrivateKey,
+  publicKeyPem,
   signerFromPrivateKey,
   verifierFromPublicKey,
 } from '../../src/keys/index.js';
@@ -24,6 +30,7 @@ import type { RepoRef } from '../../src/oci/registry.js';
 import { isUsableFallbackIndex } from '../../src/oci/quirks.js';
 import { MediaType } from '../../src/oci/types.js';
 import { pushIndex, pushRandomImage } from '../support/images.js';
+import { cliPath } from '../support/paths.js';
 import type { PushedImage } from '../support/images.js';
 import { PROFILES, VARIANT_PROFILES } from '../support/quirk-profiles.js';
 import type { QuirkProfile } from '../support/quirk-profiles.js';
@@ -108,6 +115,64 @@ function testKey(): TestKey {
     signer: signerFromPrivateKey(key),
     verifier: verifierFromPublicKey(createPublicKey(key)),
   };
+}
+
+let cliKeyCache: { encrypted: string; publicPem: string } | undefined;
+
+/** One encrypted key for every CLI run (scrypt is the slow part). */
+function cliKey(): { encrypted: string; publicPem: string } {
+  if (cliKeyCache === undefined) {
+    const key = generatePrivateKey();
+    cliKeyCache = {
+      encrypted: encryptCosignKey(key, 'pw', { scryptN: 32768 }),
+      publicPem: publicKeyPem(createPublicKey(key)),
+    };
+  }
+  return cliKeyCache;
+}
+
+/** config.json as `docker login` leaves it for the profile's login. */
+function dockerConfig(reg: EmulatedRegistry): string {
+  const cred = reg.credential;
+  if (cred === undefined) return JSON.stringify({ auths: {} });
+  const entry =
+    cred.kind === 'basic'
+      ? {
+          auth: Buffer.from(`${cred.username}:${cred.password}`).toString(
+            'base64'
+          ),
+        }
+      : cred.kind === 'identityToken'
+        ? {
+            auth: Buffer.from(`${cred.username ?? ''}:`).toString('base64'),
+            identitytoken: cred.token,
+          }
+        : { registrytoken: cred.token };
+  return JSON.stringify({ auths: { [reg.host]: entry } });
+}
+
+interface CliRun {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function signet(
+  args: readonly string[],
+  env: Record<string, string>
+): Promise<CliRun> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [cliPath, ...args], {
+      env: { PATH: process.env['PATH'] ?? '', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
 }
 
 function matrix(profile: QuirkProfile): void {
@@ -303,6 +368,41 @@ function matrix(profile: QuirkProfile): void {
         verifyImageSignatures(c, ref, { verifier: testKey().verifier }),
         { name: 'VerificationError', code: 'NO_MATCHING_SIGNATURE' }
       );
+    });
+
+    it('signs and verifies with the signet CLI, logged in through config.json', async () => {
+      const dir = mkdtempSync(join(tmpdir(), `signet-matrix-${profile.name}-`));
+      try {
+        writeFileSync(join(dir, 'cosign.key'), cliKey().encrypted);
+        writeFileSync(join(dir, 'cosign.pub'), cliKey().publicPem);
+        writeFileSync(join(dir, 'config.json'), dockerConfig(reg));
+        const env = {
+          HOME: dir,
+          DOCKER_CONFIG: dir,
+          COSIGN_PASSWORD: 'pw',
+        };
+        const imageRef = `${reg.host}/${repo.repository}:v1`;
+        const s = await signet(
+          ['sign', '--key', join(dir, 'cosign.key'), imageRef],
+          env
+        );
+        assert.equal(s.code, 0, s.stderr);
+        const v = await signet(
+          ['verify', '--key', join(dir, 'cosign.pub'), imageRef],
+          env
+        );
+        assert.equal(v.code, 0, v.stderr);
+        const out = JSON.parse(v.stdout) as {
+          critical: { image: { 'docker-manifest-digest': string } };
+        }[];
+        assert.ok(
+          out.some(
+            (o) => o.critical.image['docker-manifest-digest'] === image.digest
+          )
+        );
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
     });
 
     it('signs an index recursively and verifies every platform', async () => {
