@@ -143,6 +143,43 @@ describe('no signature is ever lost', () => {
     assert.equal(await countVerified(client, repo, stored, theirs.verifier), 1);
   });
 
+  it("restores another signer's layer that a stale writer dropped (helping)", async () => {
+    const repo = { registry: reg.host, repository: 'race/helping' };
+    const img = await pushRandomImage(client, repo);
+    const carol = newKey();
+    const ours = newKey();
+    const theirs = newKey();
+    const tag = signatureTag(img.digest);
+    // Carol signed first; our signer sees her layer on its first read.
+    await signImage(
+      parseReference(`${repo.registry}/${repo.repository}@${img.digest}`),
+      { registry: client, signer: carol.signer }
+    );
+    let interfered = false;
+    const racing: SignRegistry = {
+      headManifest: (r, t) => client.headManifest(r, t),
+      getManifest: (r, t, o) => client.getManifest(r, t, o),
+      putBlob: (r, b, o) => client.putBlob(r, b, o),
+      putManifest: async (r, t, b, m) => {
+        const res = await client.putManifest(r, t, b, m);
+        if (t === tag && !interfered) {
+          interfered = true;
+          // A writer that read before Carol's signature existed.
+          await staleWrite(client, repo, img.digest, [], theirs);
+        }
+        return res;
+      },
+    };
+    await signImage(
+      parseReference(`${repo.registry}/${repo.repository}@${img.digest}`),
+      { registry: racing, signer: ours.signer }
+    );
+    const stored = await readSignatures(client, repo, tag);
+    for (const k of [carol, ours, theirs]) {
+      assert.equal(await countVerified(client, repo, stored, k.verifier), 1);
+    }
+  });
+
   it('fails with REGISTRY_CONFLICT, never silently, when overwritten every time', async () => {
     const repo = { registry: reg.host, repository: 'race/hostile' };
     const img = await pushRandomImage(client, repo);
