@@ -239,6 +239,8 @@ export function parseRetryAfter(
   if (value === undefined) return undefined;
   const v = value.trim();
   if (/^\d+$/.test(v)) return Number(v) * 1000;
+  // An HTTP date names a weekday and a month; Date.parse alone would take '-5'.
+  if (!/^[A-Za-z]{3},? /.test(v)) return undefined;
   const t = Date.parse(v);
   if (Number.isNaN(t)) return undefined;
   return Math.max(0, t - now);
