@@ -11,6 +11,7 @@ import {
 import { parseReference } from '../../src/oci/reference.js';
 import type { RegistryClient, RepoRef } from '../../src/oci/registry.js';
 import { signImage, type SignRegistry } from '../../src/sign/index.js';
+import { verifyImageSignatures } from '../../src/verify/image.js';
 import { pushRandomImage } from '../support/images.js';
 import { startRegistry, type RunningRegistry } from '../support/registry.js';
 import {
@@ -102,6 +103,14 @@ describe('no signature is ever lost', () => {
       assert.equal(stored.manifest.layers.length, 20);
       for (const k of keys) {
         assert.equal(await countVerified(client, repo, stored, k.verifier), 1);
+        // And through the verify path `signet verify --key` uses.
+        const v = await verifyImageSignatures(
+          client,
+          parseReference(`${repo.registry}/${repo.repository}:v1`),
+          { verifier: k.verifier }
+        );
+        assert.equal(v.digest, img.digest);
+        assert.equal(v.signatures.length, 1);
       }
       // Every signer really raced: with 20 at once some overwrote others
       // and had to merge again (otherwise this test would prove nothing).
