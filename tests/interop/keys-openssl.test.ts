@@ -52,7 +52,6 @@ describe('our signatures verify with openssl', () => {
     ['ecdsa-sha2-384-nistp384', '-sha384'],
     ['ecdsa-sha2-512-nistp521', '-sha512'],
     ['rsa-sign-pkcs1-2048-sha256', '-sha256'],
-    ['rsa-sign-pkcs1-4096-sha256', '-sha256'],
   ];
   for (const [alg, dgst] of cases) {
     it(`${alg}: openssl dgst ${dgst} -verify`, async () => {

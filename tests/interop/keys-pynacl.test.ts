@@ -12,7 +12,6 @@ import { join } from 'node:path';
 import { createHash } from 'node:crypto';
 import { cliPath, sharedFixtures } from '../support/paths.js';
 import {
-  SIGNING_ALGORITHMS,
   decryptCosignKey,
   encryptCosignKey,
   generatePrivateKey,
@@ -84,7 +83,12 @@ describe('PyNaCl + hashlib.scrypt decrypt our key files', () => {
     assert.equal(r.len, 138);
   });
 
-  for (const alg of SIGNING_ALGORITHMS.filter((a) => a !== 'ed25519')) {
+  for (const alg of [
+    'ecdsa-sha2-256-nistp256',
+    'ecdsa-sha2-512-nistp521',
+    'ed25519-ph',
+    'rsa-sign-pkcs1-3072-sha256',
+  ] as const) {
     it(`${alg}: plaintext is the key's PKCS#8 DER`, () => {
       const key = generatePrivateKey(alg);
       const path = join(dir, `${alg}.key`);

@@ -70,7 +70,10 @@ describe('Signer / Verifier round trips for every key type', () => {
       const key = generatePrivateKey(alg);
       const want = expected[alg];
       assert.equal(key.asymmetricKeyType, want.type);
-      const back = decryptCosignKey(encryptCosignKey(key, 'pw'), 'pw');
+      const back = decryptCosignKey(
+        encryptCosignKey(key, 'pw', { scryptN: 32768 }),
+        'pw'
+      );
       const signer = signerFromPrivateKey(back);
       assert.equal(signer.algorithm, want.algorithm);
       assert.equal(signer.hashAlgorithm, want.hash);
