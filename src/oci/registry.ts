@@ -17,6 +17,7 @@
  */
 import { RegistryError } from '../errors.js';
 import { ociDigest } from '../core/digest.js';
+import { redact } from '../core/redact.js';
 import { MediaType } from './types.js';
 import type { Descriptor, ImageIndex } from './types.js';
 import { Authenticator, scopesFor } from './auth.js';
@@ -27,6 +28,7 @@ import {
   Transport,
   errorFromResponse,
   headerValue,
+  headerValues,
   isPrivateAddress,
   safeUrl,
 } from './transport.js';
@@ -179,6 +181,7 @@ export class RegistryClient {
   readonly #manifestCap: number;
   readonly #blobCap: number;
   readonly #log: LogFn | undefined;
+  readonly #warned = new Set<string>();
 
   constructor(opts: RegistryClientOptions = {}) {
     const t: ConstructorParameters<typeof Transport>[0] = {};
@@ -230,6 +233,22 @@ export class RegistryClient {
   }
 
   /**
+   * `Warning: 299 - "text"` (distribution-spec v1.1): shown once per client,
+   * never acted on.
+   */
+  #noteWarnings(repo: RepoRef, res: TransportResponse): void {
+    for (const w of headerValues(res.headers, 'warning')) {
+      const m = /^299\s+\S+\s+"((?:[^"\\]|\\.)*)"/.exec(w);
+      const text = m?.[1]?.replace(/\\(.)/g, '$1');
+      if (text === undefined || this.#warned.has(text)) continue;
+      if (this.#warned.size < 100) this.#warned.add(text);
+      // eslint-disable-next-line no-control-regex
+      const clean = text.replace(/[\u0000-\u001f\u007f]+/g, ' ').slice(0, 300);
+      this.#warn(`registry ${repo.registry} warns: ${redact(clean)}`);
+    }
+  }
+
+  /**
    * One registry request with authentication: credentials only while the
    * URL is on the registry's origin; one re-authentication on 401.
    */
@@ -250,6 +269,7 @@ export class RegistryClient {
     if (onOrigin)
       req.credentials = await this.#auth.authorize(repo.registry, o.scopes);
     let res = await this.#transport.send(req);
+    this.#noteWarnings(repo, res);
     if (res.status === 401 && onOrigin && !res.leftOrigin) {
       const again = await this.#auth.reauthorize(repo.registry, o.scopes, res);
       if (again) {
@@ -257,6 +277,7 @@ export class RegistryClient {
           ...req,
           credentials: again.headers,
         });
+        this.#noteWarnings(repo, res);
       }
       if (res.status === 401 && !res.leftOrigin && o.allow401 !== true) {
         const err = errorFromResponse(res, o.what);
@@ -640,6 +661,7 @@ export class RegistryClient {
       await this.#uploadChunked(repo, bytes, digest, scopes, what, undefined);
       return desc;
     }
+    await this.#cancelUpload(repo, session, scopes, what);
     throw err;
   }
 

@@ -758,3 +758,51 @@ describe('uploads', () => {
     );
   });
 });
+
+describe('registry warnings and abandoned uploads', () => {
+  it('shows a Warning: 299 header once, as a warn event', async () => {
+    const s = await serve((req) => {
+      const p = ping(req);
+      if (p) return p;
+      const r = manifestOk();
+      return {
+        ...r,
+        headers: {
+          ...r.headers,
+          warning: '299 - "this repository is deprecated"',
+        },
+      };
+    });
+    const events: string[] = [];
+    const c = client({ log: (e) => events.push(`${e.level}:${e.message}`) });
+    await c.getManifest(repoOf(s), 'latest');
+    await c.getManifest(repoOf(s), 'latest');
+    const warns = events.filter((e) =>
+      e.includes('this repository is deprecated')
+    );
+    assert.equal(warns.length, 1);
+    assert.ok(warns[0]?.startsWith('warn:'));
+  });
+
+  it('cancels the upload session when the PUT fails', async () => {
+    const s = await serve((req) => {
+      const p = ping(req);
+      if (p) return p;
+      if (req.method === 'HEAD') return { status: 404 };
+      if (req.method === 'POST')
+        return { status: 202, headers: { location: '/up/z?_state=q' } };
+      if (req.method === 'PUT')
+        return ociError(400, 'DIGEST_INVALID', 'digest did not match');
+      if (req.method === 'DELETE') return { status: 204 };
+      return { status: 405 };
+    });
+    await assert.rejects(client().putBlob(repoOf(s), randomBytes(10)), {
+      name: 'RegistryError',
+      code: 'REGISTRY_PROTOCOL',
+      ociCode: 'DIGEST_INVALID',
+    });
+    const del = s.requests.find((r) => r.method === 'DELETE');
+    assert.equal(del?.url.pathname, '/up/z');
+    assert.equal(del?.url.searchParams.get('_state'), 'q');
+  });
+});
