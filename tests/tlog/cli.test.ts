@@ -1,7 +1,17 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { generateKeyPairSync, randomBytes, sign } from 'node:crypto';
+import {
+  createPrivateKey,
+  generateKeyPairSync,
+  randomBytes,
+  sign,
+} from 'node:crypto';
+import {
+  parseCheckpoint,
+  parseSignedNote,
+  signCheckpoint,
+} from '../../src/tlog/checkpoint.js';
 import {
   mkdtempSync,
   readdirSync,
@@ -221,6 +231,101 @@ describe('signet tlog upload/get/verify/info against our log server', () => {
       rekorPem,
     ]);
     assert.equal(bad.code, 53, bad.stderr);
+  });
+
+  it('proves the log only grew since a saved checkpoint, and detects a split view', async () => {
+    const saved = join(dir, 'checkpoint.txt');
+    const r1 = await signet([
+      'tlog',
+      'info',
+      '--rekor-url',
+      log.url,
+      '--rekor-public-key',
+      logKeyFile,
+      '--checkpoint-out',
+      saved,
+    ]);
+    assert.equal(r1.code, 0, r1.stderr);
+    const before = parseCheckpoint(
+      parseSignedNote(readFileSync(saved, 'utf8')).text
+    );
+    const k = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    const a = randomBytes(10);
+    const af = join(dir, 'a2.bin');
+    const sf = join(dir, 'a2.sig');
+    const pf = join(dir, 'a2.pub');
+    writeFileSync(af, a);
+    writeFileSync(sf, sign('sha256', a, k.privateKey).toString('base64'));
+    writeFileSync(pf, k.publicKey.export({ type: 'spki', format: 'pem' }));
+    const up = await signet([
+      'tlog',
+      'upload',
+      '--artifact',
+      af,
+      '--signature',
+      sf,
+      '--public-key',
+      pf,
+      '--rekor-url',
+      log.url,
+    ]);
+    assert.equal(up.code, 0, up.stderr);
+    const r2 = await signet([
+      'tlog',
+      'info',
+      '--rekor-url',
+      log.url,
+      '--rekor-public-key',
+      logKeyFile,
+      '--previous-checkpoint',
+      saved,
+    ]);
+    assert.equal(r2.code, 0, r2.stderr);
+    assert.match(
+      r2.stdout,
+      new RegExp(
+        `Consistency: consistent with the previous checkpoint \\(size ${before.size} → ${before.size + 1n}\\)`
+      )
+    );
+
+    // The log's own key signing another root for the old size: a split view.
+    const logPriv = createPrivateKey(
+      readFileSync(join(log.dataDir, 'signet-tlog.key'))
+    );
+    const forged = join(dir, 'forged.txt');
+    writeFileSync(
+      forged,
+      signCheckpoint(
+        {
+          origin: before.origin,
+          size: before.size,
+          rootHash: Buffer.alloc(32, 9),
+        },
+        '127.0.0.1',
+        logPriv
+      )
+    );
+    const r3 = await signet([
+      'tlog',
+      'info',
+      '--rekor-url',
+      log.url,
+      '--rekor-public-key',
+      logKeyFile,
+      '--previous-checkpoint',
+      forged,
+    ]);
+    assert.equal(r3.code, 53, r3.stderr);
+    // Same check without a trusted key is refused, not skipped.
+    const r4 = await signet([
+      'tlog',
+      'info',
+      '--rekor-url',
+      log.url,
+      '--previous-checkpoint',
+      saved,
+    ]);
+    assert.equal(r4.code, 2, r4.stderr);
   });
 
   it('takes the log URL and key from the environment', async () => {

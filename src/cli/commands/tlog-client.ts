@@ -1,5 +1,6 @@
 import { createHash, X509Certificate, type KeyObject } from 'node:crypto';
 import { createReadStream } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { Option } from 'commander';
 import { SignetError, UsageError, VerificationError } from '../../errors.js';
@@ -19,7 +20,8 @@ import {
   toRekorLogEntry,
   type LogEntry,
 } from '../../tlog/bundle.js';
-import { verifyCheckpoint } from '../../tlog/checkpoint.js';
+import { verifyCheckpoint, type Checkpoint } from '../../tlog/checkpoint.js';
+import { verifyConsistency } from '../../tlog/merkle.js';
 import {
   verifyEntryBodyBinding,
   verifyLogEntry,
@@ -74,6 +76,15 @@ async function readJsonFile(path: string, what: string): Promise<unknown> {
       `reading ${what} ${path}: not JSON`,
       { cause: e }
     );
+  }
+}
+
+async function writeUserFile(path: string, text: string): Promise<void> {
+  try {
+    await writeFile(path, text);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code ?? 'error';
+    throw new SignetError('IO', `writing ${path}: ${code}`, { cause: e });
   }
 }
 
@@ -329,6 +340,58 @@ interface InfoOpts {
   rekorUrl: string;
   rekorPublicKey?: string[];
   json?: boolean;
+  previousCheckpoint?: string;
+  checkpointOut?: string;
+}
+
+/**
+ * Proves the log only grew since a checkpoint seen earlier (same tree):
+ * equal sizes need equal roots (else the log shows a split view), larger
+ * sizes need a valid RFC 9162 consistency proof from the log.
+ */
+async function checkConsistency(
+  client: RekorClient,
+  previous: Checkpoint,
+  current: Checkpoint,
+  treeId: string
+): Promise<string> {
+  if (previous.size > current.size) {
+    throw new VerificationError(
+      'TLOG_VERIFICATION',
+      `log shrank from ${previous.size} to ${current.size} entries`
+    );
+  }
+  if (previous.size === current.size) {
+    if (!previous.rootHash.equals(current.rootHash)) {
+      throw new VerificationError(
+        'TLOG_VERIFICATION',
+        `two checkpoints of size ${current.size} with different roots: the log shows a split view`
+      );
+    }
+    return `unchanged since the previous checkpoint (size ${current.size})`;
+  }
+  if (previous.size === 0n) {
+    return `grew from an empty tree to ${current.size}`;
+  }
+  const proof = await client.getConsistencyProof(
+    previous.size,
+    current.size,
+    treeId
+  );
+  if (!proof.rootHash.equals(current.rootHash)) {
+    throw new VerificationError(
+      'TLOG_VERIFICATION',
+      'consistency proof root differs from the signed checkpoint'
+    );
+  }
+  verifyConsistency(
+    previous.size,
+    current.size,
+    proof.hashes,
+    previous.rootHash,
+    current.rootHash
+  );
+  return `consistent with the previous checkpoint (size ${previous.size} → ${current.size})`;
 }
 
 async function info(o: InfoOpts): Promise<void> {
@@ -337,6 +400,7 @@ async function info(o: InfoOpts): Promise<void> {
   try {
     const i = await client.getLogInfo();
     let verifiedBy: string | undefined;
+    let verified: { key: KeyObject; cp: Checkpoint } | undefined;
     if (trusted.length > 0) {
       let lastError: unknown;
       for (const key of trusted) {
@@ -349,12 +413,34 @@ async function info(o: InfoOpts): Promise<void> {
             );
           }
           verifiedBy = cp.origin;
+          verified = { key, cp };
           break;
         } catch (e) {
           lastError = e;
         }
       }
       if (verifiedBy === undefined) throw lastError;
+    }
+    let consistency: string | undefined;
+    if (o.previousCheckpoint !== undefined) {
+      if (verified === undefined) {
+        throw new UsageError('--previous-checkpoint needs --rekor-public-key');
+      }
+      const text = (
+        await readUserFile(o.previousCheckpoint, 'checkpoint', 1024 * 1024)
+      ).toString('utf8');
+      const previous = verifyCheckpoint(text, verified.key, {
+        origin: verified.cp.origin,
+      });
+      consistency = await checkConsistency(
+        client,
+        previous,
+        verified.cp,
+        i.treeID
+      );
+    }
+    if (o.checkpointOut !== undefined) {
+      await writeUserFile(o.checkpointOut, i.signedTreeHead);
     }
     if (o.json) {
       process.stdout.write(
@@ -384,6 +470,7 @@ async function info(o: InfoOpts): Promise<void> {
           `TreeID: ${i.treeID}`,
           `Inactive Shards: ${i.inactiveShards.length}`,
           `Checkpoint: ${verifiedBy !== undefined ? `verified (${verifiedBy})` : 'not verified (no --rekor-public-key)'}`,
+          ...(consistency !== undefined ? [`Consistency: ${consistency}`] : []),
         ].join('\n') + '\n'
       );
     }
@@ -454,5 +541,10 @@ export function registerTlogClient(tlog: Command): void {
     .addOption(rekorUrlOption())
     .addOption(rekorKeyOption())
     .option('--json', 'print the log info JSON')
+    .option(
+      '--previous-checkpoint <file>',
+      'a checkpoint saved earlier: prove the log only grew since (needs --rekor-public-key)'
+    )
+    .option('--checkpoint-out <file>', 'save the current signed checkpoint')
     .action((o: InfoOpts) => info(o));
 }
