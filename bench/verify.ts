@@ -1,0 +1,207 @@
+/**
+ * Cost of `verify` against the real registry (CNCF distribution 2.8.2,
+ * anonymous, loopback), requests counted on the wire by a pass-through
+ * proxy (RegistryClient.stats agrees):
+ *
+ *  - one tagged image, library call with a warm client (goal ≤ 4 requests);
+ *  - one tagged image, the CLI end to end (a fresh process: ping, resolve,
+ *    signature manifest, payload);
+ *  - 200 signed images verified in one call (goal ≥ 500 images/s), as a
+ *    library call (by tag and by digest) and as one CLI invocation.
+ *
+ *   node dist/bench/verify.js [--iterations 5] [--images 200]
+ */
+import { spawn } from 'node:child_process';
+import { generateKeyPairSync } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  publicKeyPem,
+  signerFromPrivateKey,
+  verifierFromPublicKey,
+} from '../src/keys/index.js';
+import { staticCredentialProvider } from '../src/oci/credentials.js';
+import { parseReference, type Reference } from '../src/oci/reference.js';
+import { RegistryClient } from '../src/oci/registry.js';
+import { signImage } from '../src/sign/index.js';
+import { verifyImageSignatures, verifyImages } from '../src/verify/image.js';
+import { pushRandomImage } from '../tests/support/images.js';
+import { cliPath } from '../tests/support/paths.js';
+import { profile } from '../tests/support/quirk-profiles.js';
+import { startQuirkProxy } from '../tests/support/quirk-proxy.js';
+import { startRegistry } from '../tests/support/registry.js';
+
+function arg(name: string, dflt: number): number {
+  const i = process.argv.indexOf(`--${name}`);
+  const v = i >= 0 ? Number(process.argv[i + 1]) : dflt;
+  return Number.isFinite(v) && v > 0 ? v : dflt;
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)] ?? NaN;
+}
+
+function runCli(args: string[], env: Record<string, string>): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [cliPath, ...args], {
+      env: { PATH: process.env['PATH'] ?? '', ...env },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let err = '';
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    child.on('error', reject);
+    child.on('close', (code) =>
+      code === 0
+        ? resolve()
+        : reject(new Error(`signet verify exit ${code}: ${err.slice(0, 500)}`))
+    );
+  });
+}
+
+export async function runVerifyBench(
+  opts: { iterations?: number; images?: number } = {}
+): Promise<void> {
+  const iterations = opts.iterations ?? 5;
+  const batch = opts.images ?? 200;
+  const reg = await startRegistry();
+  const proxy = await startQuirkProxy({
+    upstream: reg.url,
+    profile: { ...profile('distribution'), proxied: true },
+  });
+  const dir = mkdtempSync(join(tmpdir(), 'signet-bench-verify-'));
+  const client = new RegistryClient({
+    credentials: staticCredentialProvider({}),
+  });
+  try {
+    const { privateKey, publicKey } = generateKeyPairSync('ec', {
+      namedCurve: 'P-256',
+    });
+    const signer = signerFromPrivateKey(privateKey);
+    const verifier = verifierFromPublicKey(publicKey);
+    const pubFile = join(dir, 'cosign.pub');
+    writeFileSync(pubFile, publicKeyPem(publicKey));
+    const host = proxy.host;
+    const env = { HOME: dir, DOCKER_CONFIG: join(dir, 'docker') };
+    console.log(
+      `verify bench: distribution 2.8.2 behind a counting proxy on ${host}, ${iterations} iterations (medians), batch of ${batch}`
+    );
+
+    const signed = async (repository: string): Promise<Reference> => {
+      const repo = { registry: host, repository };
+      const img = await pushRandomImage(client, repo, { tag: 'v1' });
+      await signImage(parseReference(`${host}/${repository}@${img.digest}`), {
+        registry: client,
+        signer,
+      });
+      return parseReference(`${host}/${repository}:v1`);
+    };
+
+    // One tagged image, library call, warm client (ping done, connections open).
+    {
+      await verifyImageSignatures(client, await signed('bench/warm'), {
+        verifier,
+      });
+      const reqs: number[] = [];
+      const wire: number[] = [];
+      const times: number[] = [];
+      for (let i = 0; i < iterations; i++) {
+        const ref = await signed(`bench/lib${i}`);
+        const s0 = client.stats.requests;
+        const w0 = proxy.requests.length;
+        const t0 = performance.now();
+        await verifyImageSignatures(client, ref, { verifier });
+        times.push(performance.now() - t0);
+        reqs.push(client.stats.requests - s0);
+        wire.push(proxy.requests.length - w0);
+      }
+      console.log(
+        `  ${'one tagged image, library (warm client)'.padEnd(44)} ${median(reqs)} requests (wire ${median(wire)}), ${median(times).toFixed(1)} ms`
+      );
+    }
+
+    // One tagged image, CLI end to end (new process, cold ping).
+    {
+      const wire: number[] = [];
+      const times: number[] = [];
+      for (let i = 0; i < iterations; i++) {
+        const ref = await signed(`bench/cli${i}`);
+        const w0 = proxy.requests.length;
+        const t0 = performance.now();
+        await runCli(
+          ['verify', '--key', pubFile, `${host}/${ref.repository}:v1`],
+          env
+        );
+        times.push(performance.now() - t0);
+        wire.push(proxy.requests.length - w0);
+      }
+      console.log(
+        `  ${'one tagged image, CLI end to end'.padEnd(44)} ${median(wire)} requests (wire), ${median(times).toFixed(1)} ms`
+      );
+    }
+
+    // A batch of signed images verified in one call.
+    const refs: Reference[] = [];
+    for (let i = 0; i < batch; i++) refs.push(await signed(`bench/batch${i}`));
+    const byDigest: Reference[] = [];
+    for (const ref of refs) {
+      const head = await client.headManifest(ref, 'v1');
+      byDigest.push(
+        parseReference(`${host}/${ref.repository}@${head!.digest}`)
+      );
+    }
+    for (const [label, list, concurrency] of [
+      [`${batch} images by tag, library`, refs, 16],
+      [`${batch} images by tag, library, concurrency 32`, refs, 32],
+      [`${batch} images by digest, library`, byDigest, 16],
+    ] as [string, Reference[], number][]) {
+      const rates: number[] = [];
+      const wire: number[] = [];
+      for (let i = 0; i < iterations; i++) {
+        const w0 = proxy.requests.length;
+        const t0 = performance.now();
+        const res = await verifyImages(client, list, { verifier, concurrency });
+        const ms = performance.now() - t0;
+        const bad = res.filter((r) => r.status === 'rejected').length;
+        if (bad > 0) throw new Error(`${bad} images failed to verify`);
+        rates.push((list.length / ms) * 1000);
+        wire.push(proxy.requests.length - w0);
+      }
+      console.log(
+        `  ${label.padEnd(44)} ${median(rates).toFixed(0)} images/s (${median(wire)} requests)`
+      );
+    }
+    {
+      const rates: number[] = [];
+      for (let i = 0; i < iterations; i++) {
+        const t0 = performance.now();
+        await runCli(
+          [
+            'verify',
+            '--key',
+            pubFile,
+            ...refs.map((r) => `${host}/${r.repository}:v1`),
+          ],
+          env
+        );
+        rates.push((refs.length / (performance.now() - t0)) * 1000);
+      }
+      console.log(
+        `  ${`${batch} images by tag, one CLI invocation`.padEnd(44)} ${median(rates).toFixed(0)} images/s (incl. process start)`
+      );
+    }
+  } finally {
+    await client.close();
+    await proxy.stop();
+    await reg.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  await runVerifyBench({
+    iterations: arg('iterations', 5),
+    images: arg('images', 200),
+  });
+}
