@@ -112,6 +112,7 @@ export class TransparencyLog {
   private readonly maxBatch: number;
   private queue: Pending[] = [];
   private flushing = false;
+  private rendering = 0;
   private closed = false;
   private cpCache: { size: number; root: string; text: string } | undefined;
 
@@ -196,31 +197,54 @@ export class TransparencyLog {
       treeSize: result.treeSize,
       rootHash: result.rootHash,
     };
+    const added: { p: Pending; e: StoredEntry }[] = [];
     for (let i = 0; i < batch.length; i++) {
       const p = batch[i] as Pending;
       const o = result.outcomes[i];
       if (o === undefined) {
         p.reject(new TlogError('INTERNAL', 'sequencer lost an entry', 500));
-        continue;
-      }
-      if (o.kind === 'duplicate') {
+      } else if (o.kind === 'duplicate') {
         p.reject(new DuplicateEntryError(this.entryIdOf(p.entry.leafHash)));
-        continue;
+      } else {
+        const { leafHash, body } = p.entry;
+        added.push({
+          p,
+          e: { index: o.index, leafHash, body, integratedTime },
+        });
       }
+    }
+    // Answer in the background: the next batch can be sequenced meanwhile.
+    this.rendering++;
+    void this.renderBatch(added, head).finally(() => {
+      this.rendering--;
+    });
+  }
+
+  /** Proofs for a whole batch from one node read, then SETs. */
+  private async renderBatch(
+    added: { p: Pending; e: StoredEntry }[],
+    head: TreeHead
+  ): Promise<void> {
+    if (added.length === 0) return;
+    let nodes: Map<string, Buffer>;
+    try {
+      const ranges = added.flatMap(({ e }) =>
+        inclusionRanges(e.index, head.treeSize)
+      );
+      nodes = await this.storage.nodes(nodesForRanges(ranges));
+    } catch (e) {
+      for (const a of added) a.p.reject(e);
+      return;
+    }
+    for (const { p, e } of added) {
       try {
-        p.resolve(
-          await this.render(
-            {
-              index: o.index,
-              leafHash: p.entry.leafHash,
-              body: p.entry.body,
-              integratedTime,
-            },
-            head
-          )
+        const hashes = hashRanges(
+          inclusionRanges(e.index, head.treeSize),
+          nodes
         );
-      } catch (e) {
-        p.reject(e);
+        p.resolve(this.renderWith(e, head, hashes));
+      } catch (err) {
+        p.reject(err);
       }
     }
   }
@@ -255,6 +279,14 @@ export class TransparencyLog {
 
   private async render(e: StoredEntry, head: TreeHead): Promise<LogEntryJson> {
     const hashes = await this.inclusionProof(e.index, head.treeSize);
+    return this.renderWith(e, head, hashes);
+  }
+
+  private renderWith(
+    e: StoredEntry,
+    head: TreeHead,
+    hashes: readonly Buffer[]
+  ): LogEntryJson {
     const body = encodeBase64(e.body);
     const set = signSET(
       {
@@ -415,7 +447,7 @@ export class TransparencyLog {
   /** Stops accepting appends and waits for queued ones to finish. */
   async close(): Promise<void> {
     this.closed = true;
-    while (this.flushing || this.queue.length > 0) {
+    while (this.flushing || this.queue.length > 0 || this.rendering > 0) {
       await new Promise((r) => setTimeout(r, 5));
     }
     await this.storage.close();
