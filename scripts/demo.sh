@@ -139,5 +139,55 @@ step "signet manifest $REGISTRY/demo/app@$DIGEST"
 "${SIGNET[@]}" manifest "$REGISTRY/demo/app@$DIGEST" | cmp -s - "$WORK/skopeo-manifest.json"
 echo "by-digest fetch verified"
 
+# ------------------------------------------------------- sign and verify
+step "signet generate-key-pair (password from COSIGN_PASSWORD)"
+export COSIGN_PASSWORD="signet-demo-password"
+(cd "$WORK" && "${SIGNET[@]}" generate-key-pair --yes)
+
+step "signet sign --key cosign.key -a demo=signet $REGISTRY/demo/app@$DIGEST"
+"${SIGNET[@]}" sign --key "$WORK/cosign.key" -a demo=signet "$REGISTRY/demo/app@$DIGEST"
+SIG_TAG="sha256-${DIGEST#sha256:}.sig"
+echo "signature stored at $REGISTRY/demo/app:$SIG_TAG"
+
+step "signet verify --key cosign.pub -a demo=signet $IMAGE"
+"${SIGNET[@]}" verify --key "$WORK/cosign.pub" -a demo=signet "$IMAGE"
+
+# ------------------------------------------------------- tamper
+step "Tampering: another image pushed under the same tag, the valid signature copied onto it"
+LAYOUT="$WORK/layout-evil" # blob() stores into $LAYOUT
+mkdir -p "$LAYOUT/blobs/sha256" "$WORK/rootfs-evil"
+echo "not what was signed" >"$WORK/rootfs-evil/hello.txt"
+tar --sort=name --mtime=@0 --owner=0 --group=0 --numeric-owner \
+  -C "$WORK/rootfs-evil" -cf "$WORK/layer-evil.tar" hello.txt
+EVIL_DIFF_ID="$(sha256sum "$WORK/layer-evil.tar" | cut -d' ' -f1)"
+read -r EVIL_LAYER_HEX EVIL_LAYER_SIZE < <(gzip -n -c "$WORK/layer-evil.tar" | blob)
+read -r EVIL_CONFIG_HEX EVIL_CONFIG_SIZE < <(printf '%s' \
+  "{\"architecture\":\"amd64\",\"os\":\"linux\",\"config\":{\"Cmd\":[\"/bin/cat\",\"/hello.txt\"]},\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[\"sha256:$EVIL_DIFF_ID\"]}}" | blob)
+read -r EVIL_HEX EVIL_SIZE < <(printf '%s' \
+  "{\"schemaVersion\":2,\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\",\"config\":{\"mediaType\":\"application/vnd.oci.image.config.v1+json\",\"digest\":\"sha256:$EVIL_CONFIG_HEX\",\"size\":$EVIL_CONFIG_SIZE},\"layers\":[{\"mediaType\":\"application/vnd.oci.image.layer.v1.tar+gzip\",\"digest\":\"sha256:$EVIL_LAYER_HEX\",\"size\":$EVIL_LAYER_SIZE}]}" | blob)
+printf '%s' '{"imageLayoutVersion":"1.0.0"}' >"$LAYOUT/oci-layout"
+printf '%s' "{\"schemaVersion\":2,\"manifests\":[{\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\",\"digest\":\"sha256:$EVIL_HEX\",\"size\":$EVIL_SIZE,\"annotations\":{\"org.opencontainers.image.ref.name\":\"latest\"}}]}" >"$LAYOUT/index.json"
+"${SKOPEO[@]}" copy --quiet --preserve-digests --dest-tls-verify=false \
+  "oci:$LAYOUT:latest" "docker://$IMAGE"
+echo "$IMAGE now points to sha256:$EVIL_HEX"
+"${SKOPEO[@]}" copy --quiet --preserve-digests --src-tls-verify=false --dest-tls-verify=false \
+  "docker://$REGISTRY/demo/app:$SIG_TAG" "docker://$REGISTRY/demo/app:sha256-$EVIL_HEX.sig"
+echo "copied the valid signature manifest to $REGISTRY/demo/app:sha256-$EVIL_HEX.sig"
+
+step "signet verify --key cosign.pub $IMAGE (must fail with exit code 12)"
+set +e
+"${SIGNET[@]}" verify --key "$WORK/cosign.pub" "$IMAGE"
+CODE=$?
+set -e
+if [ "$CODE" -ne 12 ]; then
+  echo "UNEXPECTED: verify exited with $CODE, expected 12 (no matching signature)" >&2
+  exit 1
+fi
+echo "verification failed as it must: exit code $CODE (the signature names sha256:${DIGEST#sha256:})"
+
+step "The original image still verifies by digest"
+"${SIGNET[@]}" verify --key "$WORK/cosign.pub" "$REGISTRY/demo/app@$DIGEST" >/dev/null
+echo "$REGISTRY/demo/app@$DIGEST: verified"
+
 # ------------------------------------------------------- done
 step "Demo finished: registry stopped and $WORK removed on exit"
