@@ -131,7 +131,19 @@ function retryAfterMs(r: RawResponse): number | undefined {
   return undefined;
 }
 
-export class RekorClient {
+/**
+ * What orchestrators (sign, verify) need from a log: RekorClient implements
+ * it over HTTP; tests may pass another implementation.
+ */
+export interface TlogClient {
+  createEntry(proposed: unknown): Promise<CreateEntryResult>;
+  getEntryByUuid(uuid: string): Promise<LogEntry>;
+  getEntryByIndex(logIndex: bigint | number): Promise<LogEntry>;
+  retrieveEntries(uuids: readonly string[]): Promise<LogEntry[]>;
+  searchIndex(query: SearchIndexQuery): Promise<string[]>;
+}
+
+export class RekorClient implements TlogClient {
   readonly baseUrl: string;
   private readonly origin: string;
   private readonly basePath: string;
