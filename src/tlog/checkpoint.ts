@@ -64,8 +64,17 @@ function bad(message: string): never {
 
 /** SHA-256 of the key's DER SPKI: Rekor's log ID (pkg/sharding/ranges.go). */
 export function computeLogId(publicKey: KeyObject): Buffer {
-  return sha256(spkiDer(publicKey));
+  // Exporting a key is costly next to a hash; KeyObjects are immutable, so
+  // the ID is computed once per key object.
+  let id = logIdCache.get(publicKey);
+  if (id === undefined) {
+    id = sha256(spkiDer(publicKey));
+    logIdCache.set(publicKey, id);
+  }
+  return Buffer.from(id);
 }
+
+const logIdCache = new WeakMap<KeyObject, Buffer>();
 
 /** Rekor v1 key hint: first 4 bytes of SHA-256(DER SPKI), any key type. */
 export function rekorKeyHint(publicKey: KeyObject): Buffer {
