@@ -345,6 +345,24 @@ describe('signet public-key', () => {
       text: /unsupported cipher/,
     },
     {
+      name: 'a 2 MiB file (size cap)',
+      file: () => {
+        const p = join(dir, 'huge.key');
+        writeFileSync(p, Buffer.alloc(2 * 1024 * 1024, 0x41));
+        return p;
+      },
+      password: 'hello',
+      code: 31,
+      text: /larger than/,
+    },
+    {
+      name: 'an unset env:// variable',
+      file: () => 'env://SIGNET_TEST_NO_SUCH_VARIABLE',
+      password: 'hello',
+      code: 2,
+      text: /SIGNET_TEST_NO_SUCH_VARIABLE is not set/,
+    },
+    {
       name: 'a missing file',
       file: () => join(dir, 'does-not-exist.key'),
       password: 'hello',
