@@ -68,6 +68,12 @@ export interface RegistryQuirks {
   readonly repositoriesMustExist: boolean;
   /** Blob downloads redirect to object storage (§1.4). Informational. */
   readonly blobRedirects: boolean;
+  /**
+   * Upload starts are throttled with TOOMANYREQUESTS (ECR, ggcr#750): the
+   * bodyless upload POST is retried with backoff there (elsewhere a POST is
+   * never retried).
+   */
+  readonly throttlesUploads: boolean;
 }
 
 const GENERIC: RegistryQuirks = {
@@ -89,6 +95,7 @@ const GENERIC: RegistryQuirks = {
   immutableTagsPossible: false,
   repositoriesMustExist: false,
   blobRedirects: false,
+  throttlesUploads: false,
 };
 
 const MiB = 1024 * 1024;
@@ -115,6 +122,7 @@ export const REGISTRY_QUIRKS: Readonly<Record<RegistryKind, RegistryQuirks>> = {
     immutableTagsPossible: true,
     repositoriesMustExist: true,
     blobRedirects: true,
+    throttlesUploads: true,
   },
   gar: {
     ...GENERIC,
