@@ -349,18 +349,22 @@ export async function verifyImageSignatures(
   }
 
   // Fetch each distinct blob once (several layers may share a payload).
-  const uniqueDigests = [...new Set(candidates.map((c) => c.layer.digest))];
-  const sizes = new Map(candidates.map((c) => [c.layer.digest, c.layer.size]));
+  // Keyed by digest AND size: every descriptor's size must hold too.
+  const blobKey = (l: { digest: string; size: number }): string =>
+    `${l.digest}/${l.size}`;
+  const unique = new Map<string, { digest: string; size: number }>();
+  for (const c of candidates) unique.set(blobKey(c.layer), c.layer);
+  const wanted = [...unique.values()];
   const blobs = await mapSettled(
-    uniqueDigests,
+    wanted,
     opts.maxWorkers ?? 10,
-    async (d) => {
+    async ({ digest: d, size }) => {
       const bytes = await source.getBlob(repo, d, {
         maxBytes: maxSize,
-        expectedSize: sizes.get(d)!,
+        expectedSize: size,
       });
       // Never trust a blob until its digest and size match the descriptor.
-      if (bytes.length !== sizes.get(d) || ociDigest(bytes) !== d) {
+      if (bytes.length !== size || ociDigest(bytes) !== d) {
         throw new RegistryError(
           'REGISTRY_DIGEST_MISMATCH',
           `blob ${repo.registry}/${repo.repository}@${d}: content does not match its digest or size`
@@ -369,13 +373,13 @@ export async function verifyImageSignatures(
       return bytes;
     }
   );
-  const blobByDigest = new Map<string, PromiseSettledResult<Buffer>>();
-  uniqueDigests.forEach((d, i) => blobByDigest.set(d, blobs[i]!));
+  const blobByKey = new Map<string, PromiseSettledResult<Buffer>>();
+  wanted.forEach((l, i) => blobByKey.set(blobKey(l), blobs[i]!));
 
   const signatures: { index: number; sig: VerifiedSignature }[] = [];
   let operational: SignetError | undefined;
   for (const { index, layer } of candidates) {
-    const blob = blobByDigest.get(layer.digest)!;
+    const blob = blobByKey.get(blobKey(layer))!;
     if (blob.status === 'rejected') {
       const e = asSignetError(blob.reason);
       if (!CONTENT_ERRORS.has(e.code)) operational ??= e;

@@ -488,6 +488,28 @@ describe('verifyImageSignatures on hostile input', () => {
     assert.equal(res.signatures.length, 1);
   });
 
+  it('checks every descriptor size, also for a payload shared by several layers', async () => {
+    const r = repo();
+    const digest = randomDigest();
+    const good = await signedLayer(r, digest);
+    const lying = JSON.stringify({
+      mediaType: SIMPLE_SIGNING_MEDIA_TYPE,
+      size: good.payload.length - 1,
+      digest: ociDigest(good.payload),
+      annotations: good.annotations,
+    });
+    const json = `{"schemaVersion":2,"mediaType":"${MediaType.OciManifest}","config":${configDesc()},"layers":[${lying},${layerDesc(good)}]}`;
+    await pushRawSignatureManifest(r, digest, json, [good]);
+    const res = await verifyImageSignatures(client, ref(r, digest), {
+      verifier,
+    });
+    assert.equal(res.signatures.length, 1);
+    assert.deepEqual(
+      res.failures.map((f) => [f.index, f.error.code]),
+      [[0, 'REGISTRY_DIGEST_MISMATCH']]
+    );
+  });
+
   it('rejects a signature manifest with duplicate keys', async () => {
     const r = repo();
     const digest = randomDigest();
