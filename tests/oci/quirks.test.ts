@@ -178,6 +178,15 @@ describe('quirk table', () => {
   });
 });
 
+describe('upload throttling', () => {
+  it('retries throttled upload starts only where the registry is known to throttle them', () => {
+    const throttling = Object.values(REGISTRY_QUIRKS)
+      .filter((q) => q.throttlesUploads)
+      .map((q) => q.kind);
+    assert.deepEqual(throttling, ['ecr']);
+  });
+});
+
 describe('headStatusMeansMissing', () => {
   it('treats 403 as missing only where the registry is known to send it', () => {
     assert.equal(
