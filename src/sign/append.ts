@@ -8,7 +8,7 @@
  * If-Match (registry-client.md §1.10). Blobs are content-addressed and never
  * race; only the tag does. So this module:
  *
- *   1. uploads every payload blob once;
+ *   1. uploads every payload blob once, before the first read;
  *   2. reads the current manifest (404 → empty), merges in each of OUR
  *      layers that is missing (cosign's dedup rule decides "present"),
  *      uploads the config blob and PUTs the manifest;
@@ -260,10 +260,12 @@ export async function appendSignatureLayers(
   }));
 
   // Blobs are content-addressed: uploading them can never lose anything,
-  // so do it once, before the racy part, and in parallel.
+  // so do it once, before the racy part (in parallel), and before the first
+  // read so that the read→PUT window holds no upload we could do earlier.
+  // A payload already present (the dedup case) costs one HEAD.
   const uniqueBlobs = new Map<string, Buffer>();
   for (const o of ours) uniqueBlobs.set(o.digest, o.layer.payload);
-  const blobUploads = Promise.all(
+  await Promise.all(
     [...uniqueBlobs].map(([digest, bytes]) =>
       registry.putBlob(repo, bytes, { digest })
     )
@@ -275,22 +277,34 @@ export async function appendSignatureLayers(
   let conflicts = 0;
   let added: number | undefined;
   let afterWrite = false;
+  /** Times the pre-PUT freshness read found the tag moved. */
+  let moved = 0;
+  let prefetched: { state: CurrentState | undefined; at: number } | undefined;
   /** Every layer seen at the tag during this call, in first-seen order. */
   const seen = new Map<string, SignatureLayer>();
   let longestWindow = 0;
-  let blobsUploaded = false;
 
   for (;;) {
-    if (afterWrite && settleMin > 0) {
-      // Step 3/4: read back only after a settle delay. A writer whose stale
-      // read predates our PUT lands its PUT within about one read→PUT
-      // window (ours is measured; theirs is similar), so wait longer than
-      // that before trusting what the tag shows.
-      const delay = Math.max(settleMin, 2 * longestWindow);
-      await sleep(delay * (1 + 0.5 * random()));
+    let current: CurrentState | undefined;
+    let readStart: number;
+    // A read made after (at least) the settle delay following our PUT.
+    let settledRead = false;
+    if (prefetched !== undefined) {
+      ({ state: current, at: readStart } = prefetched);
+      prefetched = undefined;
+    } else {
+      if (afterWrite && settleMin > 0) {
+        // Step 3/4: read back only after a settle delay. A writer whose
+        // stale read predates our PUT lands its PUT within about one
+        // read→PUT window (ours is measured; theirs is similar), so wait
+        // longer than that before trusting what the tag shows.
+        const delay = Math.max(settleMin, 2 * longestWindow);
+        await sleep(delay * (1 + 0.5 * random()));
+      }
+      settledRead = afterWrite;
+      readStart = now();
+      current = await readCurrent(registry, repo, tag, maxBytes);
     }
-    const readStart = now();
-    const current = await readCurrent(registry, repo, tag, maxBytes);
     const existing = current?.layers ?? [];
     for (const l of existing) {
       const k = descriptorKey(l);
@@ -303,8 +317,13 @@ export async function appendSignatureLayers(
     // already there (cosign's dedup).
     added ??= missing.length;
 
+    if (missing.length === 0 && writes > 0 && !settledRead) {
+      // Present, but seen in a pre-PUT freshness read: confirm it after a
+      // settle delay like any other success after a write.
+      afterWrite = true;
+      continue;
+    }
     if (missing.length === 0) {
-      if (!blobsUploaded) await blobUploads;
       return {
         manifestDigest: current?.digest ?? '',
         mediaType: current?.mediaType ?? '',
@@ -336,11 +355,6 @@ export async function appendSignatureLayers(
       continue;
     }
 
-    if (!blobsUploaded) {
-      await blobUploads;
-      blobsUploaded = true;
-    }
-
     // Helping: layers this call saw in an earlier read that a concurrent
     // writer has since dropped go back in too. Every Signet writer carries
     // the union of what it has seen, so the manifest converges in far
@@ -369,6 +383,24 @@ export async function appendSignatureLayers(
     await registry.putBlob(repo, image.configBytes, {
       digest: image.configDigest,
     });
+    if (conflicts > 0) {
+      // Under contention, keep our stale window short: re-read just before
+      // the PUT and start over from that read if the tag moved while the
+      // config was uploading. (Skipped when uncontended: it costs a request.)
+      const at = now();
+      const fresh = await readCurrent(registry, repo, tag, maxBytes);
+      if (fresh?.digest !== current?.digest) {
+        if (++moved > 4 * maxWrites) {
+          throw new SignetError(
+            'REGISTRY_CONFLICT',
+            `could not add ${missing.length} signature(s) to ${where}: the tag kept changing under concurrent writers (${moved} times); they are NOT stored, re-run sign`
+          );
+        }
+        prefetched = { state: fresh, at };
+        continue;
+      }
+      readStart = at;
+    }
     try {
       await registry.putManifest(
         repo,
