@@ -5,14 +5,23 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { generateKeyPairSync } from 'node:crypto';
+import {
+  generateKeyPairSync,
+  sign as cryptoSign,
+  type KeyObject,
+} from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ociDigest } from '../../src/core/digest.js';
 import { encryptCosignKey, publicKeyPem } from '../../src/keys/index.js';
-import { signatureTag } from '../../src/oci/cosign-layout.js';
+import {
+  SIGNATURE_ANNOTATION,
+  SIMPLE_SIGNING_MEDIA_TYPE,
+  buildSignatureImage,
+  signatureTag,
+} from '../../src/oci/cosign-layout.js';
 import { staticCredentialProvider } from '../../src/oci/credentials.js';
 import { RegistryClient, type RepoRef } from '../../src/oci/registry.js';
 import { MANIFEST_ACCEPT, MediaType } from '../../src/oci/types.js';
@@ -28,6 +37,7 @@ let dir: string;
 let key: string;
 let pub: string;
 let otherPub: string;
+let privateKey: KeyObject;
 let n = 0;
 
 interface Run {
@@ -84,6 +94,7 @@ before(async () => {
   client = new RegistryClient({ credentials: staticCredentialProvider({}) });
   dir = mkdtempSync(join(tmpdir(), 'signet-e2e-verify-'));
   const pair = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  privateKey = pair.privateKey;
   key = join(dir, 'cosign.key');
   pub = join(dir, 'cosign.pub');
   writeFileSync(
@@ -195,6 +206,55 @@ describe('signet verify', () => {
     assert.equal(loose.code, 0, loose.stderr);
     assert.doesNotMatch(loose.stderr, /claims|annotations/);
     assert.equal(loose.stdout, `\n[${expectedPayload(r, a.digest)}]\n`);
+  });
+
+  it("prints cosign's decode error for a signed non-payload with --check-claims=false", async () => {
+    const r = repo();
+    const img = await pushRandomImage(client, r, { tag: 'v1' });
+    const payload = Buffer.from('not a simple-signing payload');
+    const sig = cryptoSign('sha256', payload, privateKey).toString('base64');
+    await client.putBlob(r, payload);
+    const sigImg = buildSignatureImage(
+      [
+        {
+          mediaType: SIMPLE_SIGNING_MEDIA_TYPE,
+          size: payload.length,
+          digest: ociDigest(payload),
+          annotations: { [SIGNATURE_ANNOTATION]: sig },
+        },
+      ],
+      { docker: false }
+    );
+    await client.putBlob(r, sigImg.configBytes);
+    await client.putManifest(
+      r,
+      signatureTag(img.digest),
+      sigImg.manifestBytes,
+      sigImg.mediaType
+    );
+    const strict = await run(['verify', '--key', pub, name(r, ':v1')]);
+    assert.equal(strict.code, 12);
+    assert.match(strict.stderr, /signature payload: invalid JSON/);
+    const loose = await run([
+      'verify',
+      '--key',
+      pub,
+      '--check-claims=false',
+      name(r, ':v1'),
+    ]);
+    assert.equal(loose.code, 0, loose.stderr);
+    assert.match(loose.stdout, /^error decoding the payload: /);
+    const text = await run([
+      'verify',
+      '--key',
+      pub,
+      '--check-claims=false',
+      '-o',
+      'text',
+      name(r, ':v1'),
+    ]);
+    assert.equal(text.code, 0, text.stderr);
+    assert.equal(text.stdout, 'not a simple-signing payload\n');
   });
 
   it('exits 10 without signatures, 11 for an unknown tag, 12 for the wrong key', async () => {
