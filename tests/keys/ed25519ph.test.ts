@@ -4,13 +4,11 @@ import {
   createHash,
   createPrivateKey,
   generateKeyPairSync,
-  sign,
   randomBytes,
+  sign,
 } from 'node:crypto';
 import {
   ed25519PublicKeyBytes,
-  ed25519SignRaw,
-  ed25519VerifyRaw,
   ed25519phSignDigest,
   ed25519phVerifyDigest,
 } from '../../src/keys/ed25519ph.js';
@@ -25,39 +23,11 @@ function keyFromSeed(seedHex: string) {
   });
 }
 
-describe('Ed25519 arithmetic', () => {
-  it('reproduces node:crypto pure Ed25519 signatures byte for byte', () => {
-    for (let i = 0; i < 8; i++) {
-      const { privateKey } = generateKeyPairSync('ed25519');
-      const seed = Buffer.from(
-        privateKey.export({ format: 'jwk' }).d ?? '',
-        'base64url'
-      );
-      const msg = randomBytes(i * 37);
-      assert.deepEqual(
-        ed25519SignRaw(seed, msg, false),
-        sign(null, msg, privateKey)
-      );
-    }
-  });
+function sha512(data: Uint8Array | string): Buffer {
+  return createHash('sha512').update(data).digest();
+}
 
-  it('verifies node:crypto pure Ed25519 signatures and rejects changed ones', () => {
-    const { privateKey, publicKey } = generateKeyPairSync('ed25519');
-    const pub = ed25519PublicKeyBytes(publicKey);
-    const msg = Buffer.from('payload');
-    const sig = sign(null, msg, privateKey);
-    assert.equal(ed25519VerifyRaw(pub, msg, sig, false), true);
-    assert.equal(
-      ed25519VerifyRaw(pub, Buffer.from('payloaD'), sig, false),
-      false
-    );
-    const bad = Buffer.from(sig);
-    bad[5] = (bad[5] ?? 0) ^ 1;
-    assert.equal(ed25519VerifyRaw(pub, msg, bad, false), false);
-    // A pure signature is not an Ed25519ph signature (dom2 separation).
-    assert.equal(ed25519VerifyRaw(pub, msg, sig, true), false);
-  });
-
+describe('Ed25519ph over a SHA-512 digest', () => {
   it('matches the RFC 8032 §7.3 Ed25519ph test vector (TEST abc)', () => {
     const key = keyFromSeed(
       '833fe62409237b9d62ec77587520911e9a759cec1d19755b7da901b96dca3d42'
@@ -66,7 +36,7 @@ describe('Ed25519 arithmetic', () => {
       ed25519PublicKeyBytes(key).toString('hex'),
       'ec172b93ad5e563bf4932c70e1245034c35467ef2efd4d64ebf819683467e2bf'
     );
-    const digest = createHash('sha512').update('abc').digest();
+    const digest = sha512('abc');
     const sig = ed25519phSignDigest(key, digest);
     assert.equal(
       sig.toString('hex'),
@@ -76,9 +46,31 @@ describe('Ed25519 arithmetic', () => {
     assert.equal(ed25519phVerifyDigest(key, digest, sig), true);
   });
 
-  it('rejects a signature with S >= L and a wrong-length digest', () => {
+  it('round-trips fresh keys and rejects changed digests and signatures', () => {
+    for (let i = 0; i < 4; i++) {
+      const { privateKey, publicKey } = generateKeyPairSync('ed25519');
+      const digest = sha512(randomBytes(i * 41));
+      const sig = ed25519phSignDigest(privateKey, digest);
+      assert.equal(ed25519phVerifyDigest(publicKey, digest, sig), true);
+      const otherDigest = Buffer.from(digest);
+      otherDigest[0] = (otherDigest[0] ?? 0) ^ 1;
+      assert.equal(ed25519phVerifyDigest(publicKey, otherDigest, sig), false);
+      const bad = Buffer.from(sig);
+      bad[5] = (bad[5] ?? 0) ^ 1;
+      assert.equal(ed25519phVerifyDigest(publicKey, digest, bad), false);
+    }
+  });
+
+  it('does not accept a pure Ed25519 signature as Ed25519ph (dom2 separation)', () => {
     const { privateKey, publicKey } = generateKeyPairSync('ed25519');
-    const digest = createHash('sha512').update('x').digest();
+    const digest = sha512('payload');
+    const pure = sign(null, digest, privateKey);
+    assert.equal(ed25519phVerifyDigest(publicKey, digest, pure), false);
+  });
+
+  it('rejects a signature with S >= L and wrong lengths', () => {
+    const { privateKey, publicKey } = generateKeyPairSync('ed25519');
+    const digest = sha512('x');
     const sig = ed25519phSignDigest(privateKey, digest);
     const high = Buffer.from(sig);
     high.fill(0xff, 32);
