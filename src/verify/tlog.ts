@@ -368,3 +368,84 @@ export function verifyEntryBodyBinding(
     fail(`${what}: public key differs from the artifact's key`);
   }
 }
+
+function malformedRoot(message: string): never {
+  throw new SignetError('MALFORMED_INPUT', `trusted root: ${message}`);
+}
+
+function rootObj(v: unknown, what: string): Record<string, unknown> {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) {
+    malformedRoot(`${what} is not an object`);
+  }
+  return v as Record<string, unknown>;
+}
+
+function rootDate(v: unknown, what: string): Date | undefined {
+  if (v === undefined || v === null) return undefined;
+  const d = typeof v === 'string' ? new Date(v) : undefined;
+  if (d === undefined || Number.isNaN(d.getTime())) {
+    malformedRoot(`${what} is not an RFC 3339 time`);
+  }
+  return d;
+}
+
+/**
+ * The Rekor v1 logs of a Sigstore trusted root (protobuf-specs
+ * `TrustedRoot`, protojson, e.g. cosign's `trusted_root.json`): each
+ * `tlogs[]` key with its `validFor` window and, as checkpoint signer name,
+ * the host of its `baseUrl`. Logs whose `logId.keyId` is not SHA-256 of the
+ * key's SPKI (Rekor v2 / C2SP logs) are left out: this verifier speaks v1.
+ */
+export function trustedLogsFromTrustedRoot(value: unknown): TrustedLog[] {
+  const root = rootObj(value, 'document');
+  const tlogs = root['tlogs'];
+  if (!Array.isArray(tlogs)) malformedRoot('tlogs is not an array');
+  const out: TrustedLog[] = [];
+  tlogs.forEach((t, i) => {
+    const what = `tlogs[${i}]`;
+    const o = rootObj(t, what);
+    const pk = rootObj(o['publicKey'], `${what}.publicKey`);
+    const raw =
+      typeof pk['rawBytes'] === 'string'
+        ? decodeBase64Strict(pk['rawBytes'])
+        : undefined;
+    if (raw === undefined)
+      malformedRoot(`${what}.publicKey.rawBytes is not base64`);
+    let publicKey: KeyObject;
+    try {
+      publicKey = createPublicKey({ key: raw, format: 'der', type: 'spki' });
+    } catch (e) {
+      throw new SignetError(
+        'MALFORMED_INPUT',
+        `trusted root: ${what}.publicKey is not an SPKI key`,
+        { cause: e }
+      );
+    }
+    const logId = rootObj(o['logId'], `${what}.logId`)['keyId'];
+    const keyId =
+      typeof logId === 'string' ? decodeBase64Strict(logId) : undefined;
+    if (keyId === undefined) malformedRoot(`${what}.logId.keyId is not base64`);
+    if (!keyId.equals(computeLogId(publicKey))) return; // not a Rekor v1 log
+    let name: string | undefined;
+    if (typeof o['baseUrl'] === 'string') {
+      try {
+        name = new URL(o['baseUrl']).hostname;
+      } catch {
+        malformedRoot(`${what}.baseUrl is not a URL`);
+      }
+    }
+    const validFor =
+      pk['validFor'] === undefined
+        ? {}
+        : rootObj(pk['validFor'], `${what}.publicKey.validFor`);
+    const validFrom = rootDate(validFor['start'], `${what}.validFor.start`);
+    const validUntil = rootDate(validFor['end'], `${what}.validFor.end`);
+    out.push({
+      publicKey,
+      ...(name !== undefined && name !== '' && { name }),
+      ...(validFrom !== undefined && { validFrom }),
+      ...(validUntil !== undefined && { validUntil }),
+    });
+  });
+  return out;
+}

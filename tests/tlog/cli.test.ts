@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import {
   createPrivateKey,
+  createPublicKey,
   generateKeyPairSync,
   randomBytes,
   sign,
@@ -392,6 +393,57 @@ describe('signet tlog verify (offline) on real public-good entries', () => {
       rekorPem,
     ]);
     assert.equal(strict.code, 53, strict.stderr);
+  });
+  it('trusts the Rekor v1 logs of a trusted_root.json', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'signet-tlog-cli-'));
+    try {
+      const der = createPublicKey(readFileSync(rekorPem)).export({
+        type: 'spki',
+        format: 'der',
+      });
+      const rootFor = (start: string): string =>
+        JSON.stringify({
+          mediaType:
+            'application/vnd.dev.sigstore.trustedroot+json;version=0.1',
+          tlogs: [
+            {
+              baseUrl: 'https://rekor.sigstore.dev',
+              hashAlgorithm: 'SHA2_256',
+              publicKey: {
+                rawBytes: der.toString('base64'),
+                keyDetails: 'PKIX_ECDSA_P256_SHA_256',
+                validFor: { start },
+              },
+              logId: { keyId: 'wNI9atQGlz+VWfO6LRygH4QUfY/8W4RFwiT5i5WRgB0=' },
+            },
+          ],
+        });
+      const good = join(dir, 'root.json');
+      const late = join(dir, 'late.json');
+      writeFileSync(good, rootFor('2021-01-12T11:53:27.000Z'));
+      writeFileSync(late, rootFor('2025-01-01T00:00:00Z'));
+      const bundle = join(valid, 'happy-path-intoto-in-dsse-v3.sigstore.json');
+      const ok = await signet([
+        'tlog',
+        'verify',
+        '--bundle',
+        bundle,
+        '--trusted-root',
+        good,
+      ]);
+      assert.equal(ok.code, 0, ok.stderr);
+      const bad = await signet([
+        'tlog',
+        'verify',
+        '--bundle',
+        bundle,
+        '--trusted-root',
+        late,
+      ]);
+      assert.equal(bad.code, 53, bad.stderr);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
   it('rejects a bundle whose checkpoint was tampered with (exit 53)', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'signet-tlog-cli-'));

@@ -18,6 +18,7 @@ import {
 import { signCheckpoint, parseSignedNote } from '../../src/tlog/checkpoint.js';
 import { signSET } from '../../src/tlog/set.js';
 import {
+  trustedLogsFromTrustedRoot,
   verifyEntryBodyBinding,
   verifyLogEntry,
 } from '../../src/verify/tlog.js';
@@ -450,5 +451,77 @@ describe('verifyEntryBodyBinding', () => {
         }),
       vErr
     );
+  });
+});
+
+describe('trustedLogsFromTrustedRoot', () => {
+  // The public-good v1 and v2 logs as a trusted root lists them (spec §0).
+  const v1Der = rekorKey.export({ type: 'spki', format: 'der' });
+  const root = {
+    mediaType: 'application/vnd.dev.sigstore.trustedroot+json;version=0.1',
+    tlogs: [
+      {
+        baseUrl: 'https://rekor.sigstore.dev',
+        hashAlgorithm: 'SHA2_256',
+        publicKey: {
+          rawBytes: v1Der.toString('base64'),
+          keyDetails: 'PKIX_ECDSA_P256_SHA_256',
+          validFor: { start: '2021-01-12T11:53:27.000Z' },
+        },
+        logId: { keyId: 'wNI9atQGlz+VWfO6LRygH4QUfY/8W4RFwiT5i5WRgB0=' },
+      },
+      {
+        baseUrl: 'https://log2025-1.rekor.sigstore.dev',
+        hashAlgorithm: 'SHA2_256',
+        publicKey: {
+          rawBytes:
+            'MCowBQYDK2VwAyEAt8rlp1knGwjfbcXAYPYAkn0XiLz1x8O4t0YkEhie244=',
+          keyDetails: 'PKIX_ED25519',
+          validFor: { start: '2025-09-23T00:00:00Z' },
+        },
+        logId: { keyId: 'zxGZFVvd0FEmjR8WrFwMdcAJ9vtaY/QXf44Y1wUeP6A=' },
+      },
+    ],
+    certificateAuthorities: [],
+    ctlogs: [],
+    timestampAuthorities: [],
+  };
+  it('keeps the v1 log with its name and validity, and leaves out the v2 log', () => {
+    const logs = trustedLogsFromTrustedRoot(root);
+    assert.equal(logs.length, 1);
+    assert.equal(logs[0]?.name, 'rekor.sigstore.dev');
+    assert.equal(logs[0]?.validFrom?.toISOString(), '2021-01-12T11:53:27.000Z');
+    for (const f of readdirSync(join(rekorDir, 'api-logentry'))) {
+      verifyLogEntry(apiEntry(f), logs);
+    }
+  });
+  it('refuses entries integrated before the key was valid', () => {
+    const late = structuredClone(root);
+    (
+      late.tlogs[0] as { publicKey: { validFor: { start: string } } }
+    ).publicKey.validFor.start = '2025-01-01T00:00:00Z';
+    assert.throws(
+      () =>
+        verifyLogEntry(
+          apiEntry('logIndex-6757503.json'),
+          trustedLogsFromTrustedRoot(late)
+        ),
+      vErr
+    );
+  });
+  it('rejects malformed roots', () => {
+    const bad = { name: 'SignetError', code: 'MALFORMED_INPUT' };
+    assert.throws(() => trustedLogsFromTrustedRoot({}), bad);
+    assert.throws(() => trustedLogsFromTrustedRoot({ tlogs: [{}] }), bad);
+    const badKey = structuredClone(root);
+    (
+      badKey.tlogs[0] as { publicKey: { rawBytes: string } }
+    ).publicKey.rawBytes = 'AAAA';
+    assert.throws(() => trustedLogsFromTrustedRoot(badKey), bad);
+    const badTime = structuredClone(root);
+    (
+      badTime.tlogs[0] as { publicKey: { validFor: { start: string } } }
+    ).publicKey.validFor.start = 'yesterday';
+    assert.throws(() => trustedLogsFromTrustedRoot(badTime), bad);
   });
 });

@@ -23,9 +23,11 @@ import {
 import { verifyCheckpoint, type Checkpoint } from '../../tlog/checkpoint.js';
 import { verifyConsistency } from '../../tlog/merkle.js';
 import {
+  trustedLogsFromTrustedRoot,
   verifyEntryBodyBinding,
   verifyLogEntry,
   type LogEntryVerification,
+  type TrustedLog,
 } from '../../verify/tlog.js';
 
 /**
@@ -270,6 +272,7 @@ async function get(o: GetOpts): Promise<void> {
 interface VerifyOpts {
   entry?: string;
   bundle?: string;
+  trustedRoot?: string;
   rekorPublicKey?: string[];
   requireProof?: boolean;
 }
@@ -300,10 +303,19 @@ async function verify(o: VerifyOpts): Promise<void> {
   if ((o.entry === undefined) === (o.bundle === undefined)) {
     throw new UsageError('give exactly one of --entry and --bundle');
   }
-  const trusted = await loadLogKeys(o.rekorPublicKey);
+  const trusted: (KeyObject | TrustedLog)[] = await loadLogKeys(
+    o.rekorPublicKey
+  );
+  if (o.trustedRoot !== undefined) {
+    trusted.push(
+      ...trustedLogsFromTrustedRoot(
+        await readJsonFile(o.trustedRoot, 'trusted root')
+      )
+    );
+  }
   if (trusted.length === 0) {
     throw new UsageError(
-      '--rekor-public-key (or SIGSTORE_REKOR_PUBLIC_KEY) is required'
+      '--rekor-public-key (or SIGSTORE_REKOR_PUBLIC_KEY) or --trusted-root with a Rekor v1 log is required'
     );
   }
   let entries: LogEntry[];
@@ -527,6 +539,10 @@ export function registerTlogClient(tlog: Command): void {
       'Sigstore bundle JSON or cosign bundle annotation JSON'
     )
     .addOption(rekorKeyOption())
+    .option(
+      '--trusted-root <file>',
+      'Sigstore trusted_root.json: trust its Rekor v1 logs (keys and validity)'
+    )
     .option(
       '--require-proof',
       'fail unless the entry carries an inclusion proof'
