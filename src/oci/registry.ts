@@ -70,12 +70,24 @@ export interface RegistryClientOptions {
    * 'monolithic': never chunk; 'chunked': always PATCH in chunks.
    */
   uploadMode?: UploadMode;
-  /** Chunk size for chunked uploads. Default 8 MiB (raised to OCI-Chunk-Min-Length). */
+  /** Chunk size for chunked uploads. Default 8 MiB (raised to the minimum below). */
   chunkSize?: number;
+  /**
+   * Smallest chunk sent except the last. Default 5 MiB: ECR refuses smaller
+   * parts (dotnet/sdk-container-builds#424); raised further by a registry's
+   * OCI-Chunk-Min-Length.
+   */
+  minChunkSize?: number;
   /** Cap for manifest bodies. Default 4 MiB. */
   maxManifestBytes?: number;
   /** Cap for blob bodies when the caller gives none. Default 512 MiB. */
   maxBlobBytes?: number;
+  /**
+   * Take a 404 to a manifest HEAD as final. Default false: confirm with a
+   * GET, because some registries (old Nexus, GitLab) answer HEAD 404 for
+   * manifests they serve.
+   */
+  trustHeadNotFound?: boolean;
   /** Injected for tests: waits between retries. */
   sleep?: (ms: number) => Promise<void>;
   /** Injected for tests: uniform [0, 1) for backoff jitter. */
@@ -113,6 +125,7 @@ const SCHEMA1_TYPES = new Set([
 const DEFAULT_MANIFEST_CAP = 4 * 1024 * 1024;
 const DEFAULT_BLOB_CAP = 512 * 1024 * 1024;
 const DEFAULT_CHUNK = 8 * 1024 * 1024;
+const DEFAULT_MIN_CHUNK = 5 * 1024 * 1024;
 const LIST_CAP = 4 * 1024 * 1024;
 const MAX_PAGES = 1000;
 
@@ -182,6 +195,7 @@ export class RegistryClient {
   readonly #blobCap: number;
   readonly #log: LogFn | undefined;
   readonly #warned = new Set<string>();
+  readonly #trustHeadNotFound: boolean;
 
   constructor(opts: RegistryClientOptions = {}) {
     const t: ConstructorParameters<typeof Transport>[0] = {};
@@ -203,10 +217,15 @@ export class RegistryClient {
       opts.now !== undefined ? { now: opts.now } : {}
     );
     this.#uploadMode = opts.uploadMode ?? 'auto';
-    this.#chunkSize = Math.max(1, opts.chunkSize ?? DEFAULT_CHUNK);
+    this.#chunkSize = Math.max(
+      1,
+      opts.chunkSize ?? DEFAULT_CHUNK,
+      opts.minChunkSize ?? DEFAULT_MIN_CHUNK
+    );
     this.#manifestCap = opts.maxManifestBytes ?? DEFAULT_MANIFEST_CAP;
     this.#blobCap = opts.maxBlobBytes ?? DEFAULT_BLOB_CAP;
     this.#log = opts.log;
+    this.#trustHeadNotFound = opts.trustHeadNotFound ?? false;
   }
 
   /** Count of HTTP requests sent (pings, token requests, retries and redirect hops included). */
@@ -412,7 +431,9 @@ export class RegistryClient {
       what,
       headers: { accept: MANIFEST_ACCEPT_ALL.join(', ') },
     });
-    if (res.status === 404) return undefined;
+    // Nexus and GitLab have answered 404 to HEAD for manifests GET serves:
+    // a 404 is confirmed with GET unless the caller trusts HEAD.
+    if (res.status === 404 && this.#trustHeadNotFound) return undefined;
     if (res.status === 200) {
       const dcd = headerValue(res.headers, 'docker-content-digest');
       const len = Number(headerValue(res.headers, 'content-length'));
@@ -430,7 +451,7 @@ export class RegistryClient {
       ) {
         return { digest: dcd, mediaType: mt, size: len };
       }
-    } else if (res.status !== 405 && res.status !== 400 && res.status !== 403) {
+    } else if (![400, 403, 404, 405].includes(res.status)) {
       throw errorFromResponse(res, what);
     }
     try {
@@ -466,8 +487,13 @@ export class RegistryClient {
       headers: { 'content-type': mediaType },
       body: bytes,
     });
-    if (res.status < 200 || res.status >= 300)
-      throw errorFromResponse(res, what);
+    if (res.status < 200 || res.status >= 300) {
+      throw explainManifestRefusal(
+        errorFromResponse(res, what),
+        bytes,
+        mediaType
+      );
+    }
     const dcd = headerValue(res.headers, 'docker-content-digest');
     if (dcd !== undefined && dcd !== digest) {
       throw new RegistryError(
@@ -1008,6 +1034,66 @@ export class RegistryClient {
       manifests: result,
     };
   }
+}
+
+/**
+ * Registries that refuse a media type say so in many ways (Artifactory
+ * 6.16: MANIFEST_INVALID "unsupported manifest media type"; Alibaba:
+ * DENIED "unknown manifest class for application/vnd.oci.empty.v1+json";
+ * old Quay: 415). Name the way out a cosign user knows (spec §4.5, §4.9,
+ * §4.11).
+ */
+export function explainManifestRefusal(
+  err: RegistryError,
+  bytes: Uint8Array,
+  mediaType: string
+): RegistryError {
+  const status = err.status ?? 0;
+  const mentionsType =
+    /media ?type|manifest class|mediatype|unsupported manifest|unknown manifest/i.test(
+      err.message
+    );
+  if (!(
+    status === 415 ||
+    ((status === 400 || status === 403 || status === 401) && mentionsType)
+  )) {
+    return err;
+  }
+  let oci11 = false;
+  try {
+    const m = JSON.parse(Buffer.from(bytes).toString('utf8')) as Record<
+      string,
+      unknown
+    >;
+    const config = m['config'] as { mediaType?: unknown } | undefined;
+    oci11 =
+      m['subject'] !== undefined ||
+      m['artifactType'] !== undefined ||
+      config?.mediaType === MediaType.OciEmpty;
+  } catch {
+    // not JSON: nothing to add
+  }
+  const details: { status: number; ociCode?: string } = { status };
+  if (err.ociCode !== undefined) details.ociCode = err.ociCode;
+  if (oci11) {
+    return new RegistryError(
+      err.code,
+      `${err.message}; the registry refuses OCI 1.1 artifacts: use the legacy signature format (--new-bundle-format=false) or store signatures in another registry (COSIGN_REPOSITORY)`,
+      details,
+      { cause: err }
+    );
+  }
+  if (mediaType === MediaType.OciManifest || mediaType === MediaType.OciIndex) {
+    return new RegistryError(
+      'REGISTRY_UNSUPPORTED',
+      `${err.message}; the registry refuses OCI media types: set COSIGN_DOCKER_MEDIA_TYPES=1 to push Docker media types`,
+      details,
+      { cause: err }
+    );
+  }
+  return new RegistryError('REGISTRY_UNSUPPORTED', err.message, details, {
+    cause: err,
+  });
 }
 
 function withDigestParam(location: URL, digest: string): URL {

@@ -75,7 +75,11 @@ export interface TransportRequest {
   credentials?: Record<string, string>;
   /** Request body; a Uint8Array so it can be sent again on retry or redirect. */
   body?: Uint8Array | undefined;
-  /** Retry on network errors and 408/429/5xx. Default: true except POST and PATCH. */
+  /**
+   * Retry on network errors and 408/429/5xx. Default: true, except POST and
+   * PATCH, which are retried only on 429 and refused connections (the server
+   * did not process them). false: never retry.
+   */
   retry?: boolean;
   /** Cap for a 2xx body; reading more fails with REGISTRY_TOO_LARGE. Default 4 MiB. */
   maxBodyBytes?: number;
@@ -486,14 +490,27 @@ export class Transport {
   ): Promise<TransportResponse> {
     const retryable =
       req.retry ?? (req.method !== 'POST' && req.method !== 'PATCH');
-    const attempts = retryable ? this.#maxAttempts : 1;
+    // A request that is not safe to repeat is still retried when the server
+    // provably did not process it: 429 (rate limited) or a refused connection.
+    const safeToRepeat = (
+      status: number | undefined,
+      err?: unknown
+    ): boolean =>
+      retryable
+        ? status !== undefined
+          ? RETRY_STATUSES.has(status)
+          : isTransientNetworkError(err)
+        : req.retry !== false &&
+          (status === 429 ||
+            (status === undefined && errCode(err) === 'ECONNREFUSED'));
+    const attempts = this.#maxAttempts;
     for (let attempt = 1; ; attempt++) {
       let res: TransportResponse;
       try {
         res = await this.#once(req, headers, leftOrigin);
       } catch (err) {
         if (err instanceof RegistryError) throw err;
-        if (attempt < attempts && isTransientNetworkError(err)) {
+        if (attempt < attempts && safeToRepeat(undefined, err)) {
           const delay = this.#backoff(attempt);
           this.log(
             'debug',
@@ -504,7 +521,7 @@ export class Transport {
         }
         throw this.#networkError(req, err);
       }
-      if (attempt < attempts && RETRY_STATUSES.has(res.status)) {
+      if (attempt < attempts && safeToRepeat(res.status)) {
         const ra = parseRetryAfter(
           headerValue(res.headers, 'retry-after'),
           this.#now()

@@ -26,6 +26,19 @@ const MANIFEST = Buffer.from(
   })
 );
 const MANIFEST_DIGEST = ociDigest(MANIFEST);
+/** An image manifest with an ordinary config (no OCI 1.1 features). */
+const PLAIN = Buffer.from(
+  JSON.stringify({
+    schemaVersion: 2,
+    mediaType: MediaType.OciManifest,
+    config: {
+      mediaType: MediaType.OciConfig,
+      digest: ociDigest('cfg'),
+      size: 3,
+    },
+    layers: [],
+  })
+);
 
 function manifestOk(bytes: Buffer = MANIFEST, digestHeader?: string) {
   const headers: Record<string, string> = {
@@ -701,7 +714,7 @@ describe('uploads', () => {
       }
       return { status: 405 };
     });
-    const c = client({ chunkSize: 1000 });
+    const c = client({ chunkSize: 1000, minChunkSize: 1 });
     const data = randomBytes(2500);
     const d = await c.putBlob(repoOf(s), data);
     assert.equal(d.digest, ociDigest(data));
@@ -804,5 +817,111 @@ describe('registry warnings and abandoned uploads', () => {
     const del = s.requests.find((r) => r.method === 'DELETE');
     assert.equal(del?.url.pathname, '/up/z');
     assert.equal(del?.url.searchParams.get('_state'), 'q');
+  });
+});
+
+describe('quirk handling', () => {
+  it('retries a POST that was rate limited (429 means not processed)', async () => {
+    let posts = 0;
+    const s = await serve((req) => {
+      const p = ping(req);
+      if (p) return p;
+      if (req.method === 'HEAD') return { status: 404 };
+      if (req.method === 'POST' && ++posts === 1) {
+        return {
+          ...ociError(429, 'TOOMANYREQUESTS', 'Rate exceeded'),
+          headers: { 'retry-after': '1', 'content-type': 'application/json' },
+        };
+      }
+      if (req.method === 'POST')
+        return { status: 202, headers: { location: '/up/r' } };
+      return { status: 201 };
+    });
+    const { sleeps, sleep } = recordingSleep();
+    await client({ sleep }).putBlob(repoOf(s), randomBytes(10));
+    assert.equal(posts, 2);
+    assert.deepEqual(sleeps, [1000]);
+  });
+
+  it('confirms a HEAD 404 with GET (Nexus, GitLab), unless told to trust HEAD', async () => {
+    const s = await serve((req) => {
+      const p = ping(req);
+      if (p) return p;
+      if (req.method === 'HEAD') return { status: 404 };
+      return manifestOk();
+    });
+    const h = await client().headManifest(repoOf(s), 'latest');
+    assert.equal(h?.digest, MANIFEST_DIGEST);
+    assert.equal(
+      await client({ trustHeadNotFound: true }).headManifest(
+        repoOf(s),
+        'latest'
+      ),
+      undefined
+    );
+  });
+
+  it('raises chunks to the 5 MiB minimum by default', async () => {
+    const patches: number[] = [];
+    const s = await serve((req) => {
+      const p = ping(req);
+      if (p) return p;
+      if (req.method === 'HEAD') return { status: 404 };
+      if (req.method === 'POST')
+        return { status: 202, headers: { location: '/up/c' } };
+      if (req.method === 'PATCH') {
+        patches.push(req.body.length);
+        return { status: 202, headers: { location: '/up/c' } };
+      }
+      return { status: 201 };
+    });
+    await client({ uploadMode: 'chunked', chunkSize: 1024 }).putBlob(
+      repoOf(s),
+      randomBytes(6 * 1024 * 1024)
+    );
+    assert.deepEqual(patches, [5 * 1024 * 1024, 1024 * 1024]);
+  });
+
+  it('explains a registry that refuses OCI media types (Artifactory 6.16)', async () => {
+    const s = await serve(
+      (req) =>
+        ping(req) ??
+        ociError(
+          400,
+          'MANIFEST_INVALID',
+          'manifest invalid: unsupported manifest media type application/vnd.oci.image.manifest.v1+json'
+        )
+    );
+    await assert.rejects(
+      client().putManifest(repoOf(s), 'v1', PLAIN, MediaType.OciManifest),
+      (e: Error & { code?: string; ociCode?: string }) => {
+        assert.equal(e.name, 'RegistryError');
+        assert.equal(e.code, 'REGISTRY_UNSUPPORTED');
+        assert.equal(e.ociCode, 'MANIFEST_INVALID');
+        assert.match(e.message, /COSIGN_DOCKER_MEDIA_TYPES=1/);
+        return true;
+      }
+    );
+  });
+
+  it('explains a registry that refuses OCI 1.1 artifacts (Alibaba)', async () => {
+    const s = await serve(
+      (req) =>
+        ping(req) ??
+        ociError(
+          403,
+          'DENIED',
+          'unknown manifest class for application/vnd.oci.empty.v1+json'
+        )
+    );
+    await assert.rejects(
+      client().putManifest(repoOf(s), 'v1', MANIFEST, MediaType.OciManifest),
+      (e: Error & { code?: string }) => {
+        assert.equal(e.name, 'RegistryError');
+        assert.equal(e.code, 'REGISTRY_DENIED');
+        assert.match(e.message, /--new-bundle-format=false/);
+        return true;
+      }
+    );
   });
 });

@@ -276,6 +276,7 @@ describe('RegistryClient against distribution (anonymous)', () => {
       credentials: staticCredentialProvider({}),
       uploadMode: 'chunked',
       chunkSize: 1000,
+      minChunkSize: 1,
     });
     try {
       const data = randomBytes(3500);
