@@ -657,3 +657,28 @@ export function hashedRekordProposal(p: {
     },
   };
 }
+
+/**
+ * The artifact digest a `hashedrekord` or `rekord` 0.0.1 body names
+ * (`spec.data.hash`), or undefined for other kinds or a body without one.
+ */
+export function entryArtifactDigest(
+  body: Uint8Array
+): { readonly algorithm: string; readonly hex: string } | undefined {
+  const b = decodeEntryBody(body);
+  if (
+    (b.kind !== 'hashedrekord' && b.kind !== 'rekord') ||
+    b.apiVersion !== '0.0.1'
+  ) {
+    return undefined;
+  }
+  const data = b.spec['data'];
+  const hash = isObject(data) ? data['hash'] : undefined;
+  if (!isObject(hash)) return undefined;
+  const algorithm = hash['algorithm'];
+  const value = hash['value'];
+  if (typeof algorithm !== 'string' || typeof value !== 'string')
+    return undefined;
+  if (!/^[0-9a-f]+$/.test(value)) return undefined;
+  return { algorithm, hex: value };
+}

@@ -4,6 +4,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { sharedFixtures } from '../support/paths.js';
 import {
+  entryArtifactDigest,
   entryIdOf,
   formatCosignBundle,
   parseBundleTlogEntry,
@@ -176,5 +177,35 @@ describe('cosign bundle annotation', () => {
     assert.throws(() => parseCosignBundle('{'), malformed);
     assert.throws(() => parseCosignBundle('{"Payload":{}}'), malformed);
     assert.throws(() => parseCosignBundle('null'), malformed);
+  });
+});
+
+describe('entryArtifactDigest', () => {
+  it('reads the digest of hashedrekord and rekord bodies only', () => {
+    const hr = Buffer.from(
+      readFileSync(
+        join(sharedFixtures, 'cosign/hashedrekord/body.b64'),
+        'utf8'
+      ),
+      'base64'
+    );
+    assert.deepEqual(entryArtifactDigest(hr), {
+      algorithm: 'sha256',
+      hex: '38152d1dd326af405f899dbcc2ce350b5f16d45df7f23c488f4850afa1cd86d1',
+    });
+    const rekord = parseCosignBundle(
+      readFileSync(
+        join(sharedFixtures, 'cosign/rekor-bundle/annotation.json'),
+        'utf8'
+      )
+    );
+    assert.equal(
+      entryArtifactDigest(rekord.body)?.hex,
+      'a4492b0eabdd2312f063290abd797d9d71a3ab28bd65a2c189b0df0d39b8c3b9'
+    );
+    const dsse = parseRekorLogEntry(
+      readJson(join(rekorDir, 'api-logentry', 'logIndex-155690850.json'))
+    );
+    assert.equal(entryArtifactDigest(dsse.body), undefined);
   });
 });

@@ -180,6 +180,23 @@ describe('signet tlog upload/get/verify/info against our log server', () => {
       rekorPem,
     ]);
     assert.equal(otherLog.code, 53, otherLog.stderr);
+
+    // The uploaded artifact is what the entry names; another file is not.
+    const withArtifact = (artifact: string): Promise<Run> =>
+      signet([
+        'tlog',
+        'verify',
+        '--entry',
+        entryFile,
+        '--rekor-public-key',
+        logKeyFile,
+        '--artifact',
+        artifact,
+      ]);
+    const mine = await withArtifact(files.artifact);
+    assert.equal(mine.code, 0, mine.stderr);
+    assert.match(mine.stdout, /matches the entry's digest/);
+    assert.equal((await withArtifact(files.pub)).code, 53);
   });
 
   it('prints a human-readable entry by UUID', async () => {
@@ -393,6 +410,55 @@ describe('signet tlog verify (offline) on real public-good entries', () => {
       rekorPem,
     ]);
     assert.equal(strict.code, 53, strict.stderr);
+  });
+  it('binds entries to an artifact with --artifact', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'signet-tlog-cli-'));
+    try {
+      // The sigstore-js v2 message-signature bundle signs "hello, world!".
+      const hello = join(dir, 'hello.txt');
+      writeFileSync(hello, 'hello, world!');
+      const other = join(dir, 'other.txt');
+      writeFileSync(other, 'hello, world?');
+      const run = (bundle: string, artifact: string): Promise<Run> =>
+        signet([
+          'tlog',
+          'verify',
+          '--bundle',
+          join(valid, bundle),
+          '--rekor-public-key',
+          rekorPem,
+          '--artifact',
+          artifact,
+        ]);
+      const ok = await run(
+        'sigstore-js-client-v2-messageSignature.sigstore.json',
+        hello
+      );
+      assert.equal(ok.code, 0, ok.stderr);
+      assert.match(ok.stdout, /signature and certificate match the entry/);
+      assert.equal(
+        (
+          await run(
+            'sigstore-js-client-v2-messageSignature.sigstore.json',
+            other
+          )
+        ).code,
+        53
+      );
+      // A valid entry inside a bundle whose signature is over another artifact.
+      assert.equal(
+        (await run('wrong-hashedrekord-artifact_fail.sigstore.json', hello))
+          .code,
+        53
+      );
+      // DSSE entries name no artifact digest.
+      assert.equal(
+        (await run('sigstore-js-client-v3-dsse.sigstore.json', hello)).code,
+        53
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
   it('trusts the Rekor v1 logs of a trusted_root.json', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'signet-tlog-cli-'));

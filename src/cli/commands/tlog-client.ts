@@ -11,6 +11,7 @@ import { readUserFile, withContext } from '../password.js';
 import { RekorClient } from '../../tlog/client.js';
 import {
   decodeEntryBody,
+  entryArtifactDigest,
   entryIdOf,
   hashedRekordProposal,
   parseCosignBundle,
@@ -19,6 +20,7 @@ import {
   parseSigstoreBundle,
   toRekorLogEntry,
   type LogEntry,
+  type SigstoreBundle,
 } from '../../tlog/bundle.js';
 import { verifyCheckpoint, type Checkpoint } from '../../tlog/checkpoint.js';
 import { verifyConsistency } from '../../tlog/merkle.js';
@@ -273,6 +275,7 @@ interface VerifyOpts {
   entry?: string;
   bundle?: string;
   trustedRoot?: string;
+  artifact?: string;
   rekorPublicKey?: string[];
   requireProof?: boolean;
 }
@@ -285,9 +288,12 @@ function entryFromApiJson(v: unknown): LogEntry {
 }
 
 /** Bundle file: a Sigstore bundle (all tlog entries) or a cosign bundle annotation. */
-function entriesFromBundleJson(v: unknown, text: () => string): LogEntry[] {
+function entriesFromBundleJson(
+  v: unknown,
+  text: () => string
+): { entries: LogEntry[]; bundle?: SigstoreBundle } {
   if (typeof v === 'object' && v !== null && 'SignedEntryTimestamp' in v) {
-    return [parseCosignBundle(text())];
+    return { entries: [parseCosignBundle(text())] };
   }
   const b = parseSigstoreBundle(v);
   if (b.tlogEntries.length === 0) {
@@ -296,7 +302,68 @@ function entriesFromBundleJson(v: unknown, text: () => string): LogEntry[] {
       'bundle has no transparency log entries'
     );
   }
-  return [...b.tlogEntries];
+  return { entries: [...b.tlogEntries], bundle: b };
+}
+
+const BUNDLE_DIGEST_ALGORITHMS: Record<string, string> = {
+  SHA2_256: 'sha256',
+  SHA2_384: 'sha384',
+  SHA2_512: 'sha512',
+};
+
+/**
+ * `--artifact`: the entry must name this file's digest; with a Sigstore
+ * bundle's message signature and certificate, the entry must also be that
+ * signature (verifyEntryBodyBinding), so a valid entry of another artifact
+ * or signature is refused.
+ */
+async function checkArtifact(
+  entry: LogEntry,
+  path: string,
+  bundle: SigstoreBundle | undefined
+): Promise<string> {
+  const named = entryArtifactDigest(entry.body);
+  if (named === undefined) {
+    throw new VerificationError(
+      'TLOG_VERIFICATION',
+      `log entry ${entry.logIndex} does not name an artifact digest (only hashedrekord and rekord do)`
+    );
+  }
+  if (!['sha256', 'sha384', 'sha512'].includes(named.algorithm)) {
+    throw new VerificationError(
+      'TLOG_VERIFICATION',
+      `log entry ${entry.logIndex} uses unsupported digest ${named.algorithm}`
+    );
+  }
+  const hex = await hashFile(path, named.algorithm);
+  if (hex !== named.hex) {
+    throw new VerificationError(
+      'TLOG_VERIFICATION',
+      `log entry ${entry.logIndex} is for ${named.algorithm}:${named.hex}, not for ${path} (${named.algorithm}:${hex})`
+    );
+  }
+  const ms = bundle?.messageSignature;
+  const cert = bundle?.certificates[0];
+  if (ms !== undefined) {
+    if (
+      BUNDLE_DIGEST_ALGORITHMS[ms.digestAlgorithm] !== named.algorithm ||
+      ms.digest.toString('hex') !== hex
+    ) {
+      throw new VerificationError(
+        'TLOG_VERIFICATION',
+        `bundle message signature is over another digest than ${path}`
+      );
+    }
+    if (cert !== undefined) {
+      verifyEntryBodyBinding(entry.body, {
+        signature: ms.signature,
+        digest: named,
+        certificate: cert,
+      });
+      return `artifact ${path} and the bundle's signature and certificate match the entry`;
+    }
+  }
+  return `artifact ${path} matches the entry's digest`;
 }
 
 async function verify(o: VerifyOpts): Promise<void> {
@@ -319,6 +386,7 @@ async function verify(o: VerifyOpts): Promise<void> {
     );
   }
   let entries: LogEntry[];
+  let bundle: SigstoreBundle | undefined;
   if (o.entry !== undefined) {
     entries = [entryFromApiJson(await readJsonFile(o.entry, 'log entry'))];
   } else {
@@ -334,16 +402,22 @@ async function verify(o: VerifyOpts): Promise<void> {
         { cause: e }
       );
     }
-    entries = entriesFromBundleJson(v, () => data.toString('utf8'));
+    ({ entries, bundle } = entriesFromBundleJson(v, () =>
+      data.toString('utf8')
+    ));
   }
   for (const entry of entries) {
     const v = verifyLogEntry(entry, trusted, {
       requireInclusionProof: o.requireProof === true,
       now: new Date(),
     });
+    const binding =
+      o.artifact !== undefined
+        ? await checkArtifact(entry, o.artifact, bundle)
+        : undefined;
     const id = entryIdOf(entry);
     process.stdout.write(
-      `Verified log entry ${v.logIndex} (${id}) integrated ${isoTime(v.integratedTime)} by log ${v.logID}: ${describeChecks(v)}\n`
+      `Verified log entry ${v.logIndex} (${id}) integrated ${isoTime(v.integratedTime)} by log ${v.logID}: ${describeChecks(v)}${binding !== undefined ? `; ${binding}` : ''}\n`
     );
   }
 }
@@ -539,6 +613,10 @@ export function registerTlogClient(tlog: Command): void {
       'Sigstore bundle JSON or cosign bundle annotation JSON'
     )
     .addOption(rekorKeyOption())
+    .option(
+      '--artifact <file>',
+      'also check the entry is for this file (and, for a bundle, its signature)'
+    )
     .option(
       '--trusted-root <file>',
       'Sigstore trusted_root.json: trust its Rekor v1 logs (keys and validity)'
