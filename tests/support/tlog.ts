@@ -26,6 +26,8 @@ export interface LogServerOptions {
   readonly maxBodyBytes?: number;
   /** Checkpoint signer name; default `127.0.0.1` (a substring of the URL). */
   readonly hostname?: string;
+  /** `--verify-workers` (default: the server's own default). */
+  readonly verifyWorkers?: number;
 }
 
 export interface RunningLogServer {
@@ -39,7 +41,7 @@ export interface RunningLogServer {
   readonly pid: number;
   /** SIGTERM, wait for exit; removes temp dirs this helper created. */
   stop(): Promise<void>;
-  /** SIGKILL (crash), wait for exit; keeps dataDir and PostgreSQL for a restart. */
+  /** SIGKILL (crash), wait for exit; keeps dataDir and PostgreSQL for a restart (stop() afterwards releases them). */
   kill9(): Promise<void>;
 }
 
@@ -78,6 +80,9 @@ export async function startLogServer(
     args.push('--postgres', pgUrl as string);
   } else {
     args.push('--db', join(dataDir, 'signet-tlog.db'));
+  }
+  if (opts.verifyWorkers !== undefined) {
+    args.push('--verify-workers', String(opts.verifyWorkers));
   }
   if (opts.maxBodyBytes !== undefined) {
     args.push('--max-body-bytes', String(opts.maxBodyBytes));

@@ -1,4 +1,4 @@
-import { hostname as osHostname } from 'node:os';
+import { availableParallelism, hostname as osHostname } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { Command } from 'commander';
 import { UsageError } from '../../errors.js';
@@ -19,6 +19,7 @@ interface ServeOptions {
   key?: string;
   maxBodyBytes: string;
   hostname?: string;
+  verifyWorkers?: string;
 }
 
 /** `host:port`, `[v6]:port` or `:port` (127.0.0.1). */
@@ -65,8 +66,16 @@ async function serve(o: ServeOptions): Promise<void> {
     privateKey: key.privateKey,
     hostname: o.hostname ?? osHostname(),
   });
+  const verifyWorkers =
+    o.verifyWorkers === undefined
+      ? Math.max(1, availableParallelism() - 1)
+      : Number(o.verifyWorkers);
+  if (!Number.isSafeInteger(verifyWorkers) || verifyWorkers < 0) {
+    throw new UsageError('--verify-workers must be a non-negative integer');
+  }
   const running = await listenLogServer(log, host, port, {
     maxBodyBytes,
+    verifyWorkers,
     onError: (e) =>
       process.stderr.write(
         `error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`
@@ -110,6 +119,10 @@ export function registerTlogServe(tlog: Command): void {
     .option(
       '--hostname <name>',
       'checkpoint origin and signer name (default: this host name)'
+    )
+    .option(
+      '--verify-workers <n>',
+      'worker threads verifying submitted entries (0 = on the HTTP thread; default: CPUs - 1, at least 1)'
     )
     .action(async (o: ServeOptions) => {
       await serve(o);

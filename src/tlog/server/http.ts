@@ -20,6 +20,7 @@ import {
   publicKeyIndexKey,
 } from '../entry.js';
 import { DuplicateEntryError, type TransparencyLog } from './log.js';
+import { ValidationPool } from './validate-pool.js';
 
 export interface HttpResponse {
   status: number;
@@ -154,6 +155,8 @@ export interface LogHandlerOptions {
   readonly maxBodyBytes?: number;
   /** Called with unexpected errors (500s), for the server's log. */
   readonly onError?: (err: unknown) => void;
+  /** Validate submitted entries on these worker threads (else inline). */
+  readonly validationPool?: ValidationPool;
 }
 
 export type Request = {
@@ -250,15 +253,19 @@ export function createLogHandler(
     });
 
   const createEntry = async (raw: Buffer): Promise<HttpResponse> => {
-    const proposed = parseBody(raw);
     let entry;
-    try {
-      entry = canonicalizeEntry(proposed);
-    } catch (e) {
-      if (e instanceof TlogError && e.status === 400) {
-        throw badRequest(`error processing entry: ${e.message}`);
+    if (opts.validationPool !== undefined) {
+      entry = await opts.validationPool.canonicalize(raw);
+    } else {
+      const proposed = parseBody(raw);
+      try {
+        entry = canonicalizeEntry(proposed);
+      } catch (e) {
+        if (e instanceof TlogError && e.status === 400) {
+          throw badRequest(`error processing entry: ${e.message}`);
+        }
+        throw e;
       }
-      throw e;
     }
     const created = await log.append(entry);
     const id = Object.keys(created)[0] as string;
@@ -495,16 +502,28 @@ export interface RunningLogServer {
   close(): Promise<void>;
 }
 
-/** Listens on host:port (port 0 = any free port). */
+/**
+ * Listens on host:port (port 0 = any free port). `verifyWorkers` > 0 runs
+ * entry validation on that many worker threads (closed with the server).
+ */
 export async function listenLogServer(
   log: TransparencyLog,
   host: string,
   port: number,
-  opts: LogHandlerOptions = {}
+  opts: Omit<LogHandlerOptions, 'validationPool'> & {
+    readonly verifyWorkers?: number;
+  } = {}
 ): Promise<RunningLogServer> {
+  const pool =
+    (opts.verifyWorkers ?? 0) > 0
+      ? new ValidationPool(opts.verifyWorkers ?? 0)
+      : undefined;
   const server = createServer(
     { keepAlive: true, keepAliveTimeout: 30_000 },
-    createLogRequestListener(log, opts)
+    createLogRequestListener(log, {
+      ...opts,
+      ...(pool === undefined ? {} : { validationPool: pool }),
+    })
   );
   server.headersTimeout = 20_000;
   server.requestTimeout = 60_000;
@@ -521,10 +540,12 @@ export async function listenLogServer(
   return {
     server,
     address,
-    close: () =>
-      new Promise<void>((resolve) => {
+    close: async () => {
+      await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();
-      }),
+      });
+      await pool?.close();
+    },
   };
 }

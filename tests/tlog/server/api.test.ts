@@ -647,6 +647,39 @@ for (const backend of BACKENDS) {
     });
   });
 
+  describe(`tlog serve validating on the HTTP thread (${backend})`, () => {
+    let log: RunningLogServer;
+    before(async () => {
+      log = await startLogServer({ backend, verifyWorkers: 0 });
+    });
+    after(async () => {
+      await log.stop();
+    });
+    it('accepts valid and rejects invalid entries without worker threads', async () => {
+      const key = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey;
+      const ok = await call(
+        `${log.url}/api/v1/log/entries`,
+        'POST',
+        hashedrekord(key, Buffer.from('inline'))
+      );
+      assert.equal(ok.status, 201);
+      const [id, e] = only(ok.text);
+      verifyEntry(id, e, createPublicKey(log.publicKeyPem));
+      const p = hashedrekord(key, Buffer.from('inline 2')) as {
+        spec: { data: { hash: { value: string } } };
+      };
+      p.spec.data.hash.value = '00'.repeat(32);
+      const bad = await call(`${log.url}/api/v1/log/entries`, 'POST', p);
+      assert.equal(bad.status, 400);
+      assert.match(
+        (JSON.parse(bad.text) as { message: string }).message,
+        /^error processing entry: /
+      );
+      const junk = await call(`${log.url}/api/v1/log/entries`, 'POST', '{');
+      assert.equal(junk.status, 400);
+    });
+  });
+
   describe(`tlog serve body limit (${backend})`, () => {
     let log: RunningLogServer;
     before(async () => {
