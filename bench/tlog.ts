@@ -29,6 +29,9 @@ import { performance } from 'node:perf_hooks';
 import { Pool } from 'undici';
 import { SqliteStorage } from '../src/tlog/server/sqlite.js';
 import { TransparencyLog } from '../src/tlog/server/log.js';
+import { canonicalizeEntry } from '../src/tlog/entry.js';
+import { signSET } from '../src/tlog/set.js';
+import { parseStrictJson } from '../src/core/strict-json.js';
 import { startPostgres } from '../tests/support/postgres.js';
 import {
   startLogServer,
@@ -309,6 +312,53 @@ async function proofBench(entries: number): Promise<void> {
   }
 }
 
+function median(fn: () => void, n: number): number {
+  fn();
+  const t: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const a = performance.now();
+    fn();
+    t.push(performance.now() - a);
+  }
+  t.sort((x, y) => x - y);
+  return pct(t, 50);
+}
+
+/**
+ * Per-append CPU broken down, in-process, as medians (robust to a busy
+ * machine): what bounds the append rate.
+ */
+function costBreakdown(): void {
+  const p256 = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey;
+  const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey;
+  const logKey = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey;
+  const parts: string[] = [];
+  for (const [name, key] of [
+    ['P-256', p256],
+    ['RSA-2048', rsa],
+  ] as const) {
+    const bodies = makeBodies(key, 400, `cost-${name}`);
+    let i = 0;
+    const ms = median(() => {
+      canonicalizeEntry(parseStrictJson(bodies[i++ % bodies.length] as Buffer));
+    }, 399);
+    parts.push(`validate+canonicalise ${name} ${fmt(ms)}`);
+  }
+  const set = median(() => {
+    signSET(
+      {
+        body: 'eyJhIjoxfQ==',
+        integratedTime: 1,
+        logID: 'ab'.repeat(32),
+        logIndex: 5,
+      },
+      logKey
+    );
+  }, 500);
+  parts.push(`SET signature ${fmt(set)}`);
+  console.log(`  per-append CPU (in-process medians): ${parts.join(', ')}`);
+}
+
 /** Cost of one durable SQLite commit here: the floor of any append's latency. */
 function fsyncMs(): number {
   const dir = mkdtempSync(join(tmpdir(), 'signet-bench-fsync-'));
@@ -346,6 +396,7 @@ export async function runTlogBench(): Promise<void> {
       .map((l) => l.toFixed(1))
       .join(' ')} at start`
   );
+  costBreakdown();
   const fsync = fsyncMs();
   console.log(
     `  SQLite WAL commit with fsync (synchronous=FULL) on this disk: ${fmt(fsync)} per commit`

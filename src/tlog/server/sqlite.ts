@@ -76,7 +76,7 @@ function toEntry(r: EntryRow): StoredEntry {
 
 export interface SqliteStorageOptions {
   /** `synchronous` pragma; FULL unless a benchmark measures the difference. */
-  readonly synchronous?: 'FULL' | 'NORMAL' | 'OFF';
+  readonly synchronous?: 'FULL' | 'NORMAL';
 }
 
 export class SqliteStorage implements Storage {
