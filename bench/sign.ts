@@ -138,6 +138,8 @@ export async function runSignBench(
           ['sign', '--key', keyFile, `${host}/${repo.repository}:v1`],
           {
             COSIGN_PASSWORD: 'bench',
+            // Registry cost only (no public Rekor from a loopback bench).
+            COSIGN_TLOG_UPLOAD: 'false',
             HOME: dir,
             DOCKER_CONFIG: join(dir, 'docker'),
           }
