@@ -14,6 +14,8 @@
  *
  * PURE: no IO. The client feeds observations in; this module only decides.
  */
+import { RegistryError } from '../errors.js';
+import type { ErrorCode } from '../errors.js';
 
 export type RegistryKind =
   | 'ecr'
@@ -68,12 +70,6 @@ export interface RegistryQuirks {
   readonly repositoriesMustExist: boolean;
   /** Blob downloads redirect to object storage (§1.4). Informational. */
   readonly blobRedirects: boolean;
-  /**
-   * Upload starts are throttled with TOOMANYREQUESTS (ECR, ggcr#750): the
-   * bodyless upload POST is retried with backoff there (elsewhere a POST is
-   * never retried).
-   */
-  readonly throttlesUploads: boolean;
 }
 
 const GENERIC: RegistryQuirks = {
@@ -95,7 +91,6 @@ const GENERIC: RegistryQuirks = {
   immutableTagsPossible: false,
   repositoriesMustExist: false,
   blobRedirects: false,
-  throttlesUploads: false,
 };
 
 const MiB = 1024 * 1024;
@@ -122,7 +117,6 @@ export const REGISTRY_QUIRKS: Readonly<Record<RegistryKind, RegistryQuirks>> = {
     immutableTagsPossible: true,
     repositoriesMustExist: true,
     blobRedirects: true,
-    throttlesUploads: true,
   },
   gar: {
     ...GENERIC,
@@ -543,5 +537,28 @@ export function explainUploadRefusal(
 
 /** Appends a hint to an error message the way every Signet message reads. */
 export function withHint(message: string, hint: string | undefined): string {
-  return hint === undefined ? message : `${message} (${hint})`;
+  return hint === undefined ? message : `${message}; ${hint}`;
+}
+
+/**
+ * The same registry error, re-worded with the registry behaviour and the way
+ * out. A refused media type is not a protocol error but something the
+ * registry does not support: REGISTRY_PROTOCOL becomes REGISTRY_UNSUPPORTED.
+ * Status, OCI code and retryability are kept; the original is the cause.
+ */
+export function withRefusalHint(
+  err: RegistryError,
+  hint: string | undefined
+): RegistryError {
+  if (hint === undefined) return err;
+  const code: ErrorCode =
+    err.code === 'REGISTRY_PROTOCOL' ? 'REGISTRY_UNSUPPORTED' : err.code;
+  const details: { status?: number; ociCode?: string; retryable: boolean } = {
+    retryable: err.retryable,
+  };
+  if (err.status !== undefined) details.status = err.status;
+  if (err.ociCode !== undefined) details.ociCode = err.ociCode;
+  return new RegistryError(code, withHint(err.message, hint), details, {
+    cause: err,
+  });
 }

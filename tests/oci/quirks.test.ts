@@ -12,7 +12,9 @@ import {
   kindFromHost,
   registryQuirks,
   withHint,
+  withRefusalHint,
 } from '../../src/oci/quirks.js';
+import { RegistryError } from '../../src/errors.js';
 import type { RegistryKind } from '../../src/oci/quirks.js';
 import { PROFILES } from '../support/quirk-profiles.js';
 
@@ -175,15 +177,6 @@ describe('quirk table', () => {
       }
       assert.equal(kindFromHost(p.exampleHost), p.name, p.exampleHost);
     }
-  });
-});
-
-describe('upload throttling', () => {
-  it('retries throttled upload starts only where the registry is known to throttle them', () => {
-    const throttling = Object.values(REGISTRY_QUIRKS)
-      .filter((q) => q.throttlesUploads)
-      .map((q) => q.kind);
-    assert.deepEqual(throttling, ['ecr']);
   });
 });
 
@@ -374,10 +367,33 @@ describe('explainDeleteRefusal / explainUploadRefusal / withHint', () => {
       undefined
     );
   });
-  it('appends a hint in parentheses', () => {
+  it('keeps status, OCI code and cause when adding a hint', () => {
+    const err = new RegistryError(
+      'REGISTRY_PROTOCOL',
+      'pushing manifest x: MANIFEST_INVALID',
+      {
+        status: 400,
+        ociCode: 'MANIFEST_INVALID',
+      }
+    );
+    const hinted = withRefusalHint(err, 'set COSIGN_DOCKER_MEDIA_TYPES=1');
+    assert.equal(hinted.name, 'RegistryError');
+    assert.equal(hinted.code, 'REGISTRY_UNSUPPORTED');
+    assert.equal(hinted.status, 400);
+    assert.equal(hinted.ociCode, 'MANIFEST_INVALID');
+    assert.equal(hinted.cause, err);
+    assert.equal(withRefusalHint(err, undefined), err);
+    const denied = new RegistryError('REGISTRY_DENIED', 'x: DENIED', {
+      status: 403,
+      ociCode: 'DENIED',
+    });
+    assert.equal(withRefusalHint(denied, 'y').code, 'REGISTRY_DENIED');
+  });
+
+  it('appends a hint after a semicolon', () => {
     assert.equal(
       withHint('pushing x: DENIED', 'do y'),
-      'pushing x: DENIED (do y)'
+      'pushing x: DENIED; do y'
     );
     assert.equal(withHint('pushing x: DENIED', undefined), 'pushing x: DENIED');
   });
