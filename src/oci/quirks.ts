@@ -418,6 +418,8 @@ function manifestFacts(bytes: Uint8Array): ManifestFacts {
 
 function refusedStatus(r: RefusedRequest): boolean {
   return (
+    // Some registries answer 401 naming the type they refuse.
+    (r.status === 401 && /media ?type|manifest class/i.test(r.detail ?? '')) ||
     r.status === 400 ||
     r.status === 403 ||
     r.status === 405 ||
