@@ -9,7 +9,8 @@
  *  3. inclusion-proof latency and server memory at 1M entries (tree
  *     bulk-loaded through the storage's own sequence()).
  *
- *   node dist/bench/tlog.js [--seconds 8] [--clients 64] [--entries 1000000] [--skip-postgres]
+ *   node dist/bench/tlog.js [--seconds 8] [--clients 64] [--entries 1000000]
+ *                           [--open-rate 1000] [--skip-postgres]
  *
  * Goals (issue 5): ≥ 5,000 durable appends/s on SQLite, p99 < 50 ms at
  * 1,000 appends/s, inclusion proof at 1M entries < 5 ms p99.
@@ -230,9 +231,10 @@ async function appendBench(
     seconds * 1000,
     `${label}-open`
   );
-  const o = await openLoop(log.url, bodies, 1000, seconds);
+  const rate = arg('--open-rate', 1000);
+  const o = await openLoop(log.url, bodies, rate, seconds);
   console.log(
-    `  ${label} at 1,000 appends/s offered (open loop, ecdsa-p256): achieved ${o.rate.toFixed(0)}/s, p50 ${fmt(o.p50)}, p99 ${fmt(o.p99)} (${o.n} entries, ${o.errors} errors)`
+    `  ${label} at ${rate} appends/s offered (open loop, ecdsa-p256): achieved ${o.rate.toFixed(0)}/s, p50 ${fmt(o.p50)}, p99 ${fmt(o.p99)} (${o.n} entries, ${o.errors} errors)`
   );
 }
 
