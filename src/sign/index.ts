@@ -22,3 +22,13 @@ export type {
   SignLogEvent,
   SignRegistry,
 } from './ports.js';
+export {
+  bundleAnnotations,
+  checkRecordedEntry,
+  logUploader,
+  signatureProposal,
+  type LogUploaderOptions,
+  type RecordedEntry,
+  type SignTlog,
+  type TlogRecordInput,
+} from './tlog.js';

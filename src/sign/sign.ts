@@ -29,6 +29,11 @@ import type {
   SignLog,
   SignRegistry,
 } from './ports.js';
+import {
+  bundleAnnotations,
+  type RecordedEntry,
+  type SignTlog,
+} from './tlog.js';
 
 export interface SignOptions {
   readonly registry: SignRegistry;
@@ -55,6 +60,12 @@ export interface SignOptions {
   readonly log?: SignLog;
   /** Tuning of the no-lost-signatures loop. */
   readonly append?: AppendTuning;
+  /**
+   * Transparency log: each signature is recorded there BEFORE its layer is
+   * written, and the layer carries the `dev.sigstore.cosign/bundle`
+   * annotation (src/sign/tlog.ts). Undefined: no log (`--tlog-upload=false`).
+   */
+  readonly tlog?: SignTlog;
 }
 
 /** One signed object (an image, or with -r an index or one of its children). */
@@ -72,6 +83,8 @@ export interface SignedObject {
   readonly signatureRepository: string;
   /** The upload result; undefined with upload=false. */
   readonly upload: AppendResult | undefined;
+  /** The verified log entry; undefined without a log. */
+  readonly tlog?: RecordedEntry;
 }
 
 /** cosign's warning when the input names a tag (sign.go). */
@@ -269,6 +282,12 @@ export async function signImage(
     });
     const signature = await opts.signer.sign(payload);
     const tag = signatureTag(t.digest);
+    // ---- transparency log (src/sign/tlog.ts) ----
+    const recorded = await opts.tlog?.record({
+      payload,
+      signature,
+      publicKey: opts.signer.publicKey,
+    });
     let result: AppendResult | undefined;
     if (upload) {
       result = await appendSignatureLayers(
@@ -279,7 +298,10 @@ export async function signImage(
           {
             payload,
             mediaType: SIMPLE_SIGNING_MEDIA_TYPE,
-            annotations: { [SIGNATURE_ANNOTATION]: encodeBase64(signature) },
+            annotations: {
+              [SIGNATURE_ANNOTATION]: encodeBase64(signature),
+              ...(recorded !== undefined && bundleAnnotations(recorded)),
+            },
             dedupVerifier: verifier,
           },
         ],
@@ -302,6 +324,7 @@ export async function signImage(
       signatureTag: tag,
       signatureRepository: repositoryName(target),
       upload: result,
+      ...(recorded !== undefined && { tlog: recorded }),
     };
   });
 }

@@ -27,6 +27,7 @@ import {
 import { DEFAULT_TAG, type Reference } from '../oci/reference.js';
 import { MANIFEST_ACCEPT, MediaType } from '../oci/types.js';
 import { DEFAULT_MAX_ATTACHMENT_SIZE } from './payload.js';
+import { verifyLayerTlog, type TlogPolicy } from './tlog-bundle.js';
 import {
   verifySignatureLayer,
   type PayloadVerifier,
@@ -87,6 +88,11 @@ export interface VerifyImageOptions {
   /** Concurrent blob fetches per image (cosign `--max-workers`); default 10. */
   readonly maxWorkers?: number;
   readonly log?: (event: LogEvent) => void;
+  /**
+   * Transparency-log check of each signature (src/verify/tlog-bundle.ts).
+   * Undefined: none (`--insecure-ignore-tlog`).
+   */
+  readonly tlog?: TlogPolicy;
 }
 
 /** Why one layer did not verify (or was not a signature at all). */
@@ -403,8 +409,27 @@ export async function verifyImageSignatures(
           maxPayloadBytes: maxSize,
         }
       );
-      signatures.push({ index, sig });
+      // ---- transparency log (src/verify/tlog-bundle.ts) ----
+      const tlog =
+        opts.tlog === undefined
+          ? undefined
+          : await verifyLayerTlog(
+              {
+                payload: blob.value,
+                signature: sig.signature,
+                annotations: layer.annotations,
+              },
+              opts.tlog
+            );
+      signatures.push({
+        index,
+        sig: tlog === undefined ? sig : { ...sig, tlog },
+      });
     } catch (err) {
+      // A log that cannot be reached says nothing about the signature.
+      if (err instanceof SignetError && err.code === 'TLOG_UNAVAILABLE') {
+        operational ??= err;
+      }
       failures.push({
         index,
         digest: layer.digest,

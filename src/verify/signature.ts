@@ -13,6 +13,7 @@ import {
   DEFAULT_MAX_ATTACHMENT_SIZE,
   type SimpleSigningPayload,
 } from './payload.js';
+import type { LayerTlogVerification } from './tlog-bundle.js';
 
 /**
  * The role a public key plays here. src/keys' `Verifier` satisfies it; the
@@ -51,6 +52,8 @@ export interface VerifiedSignature {
   readonly signature: Buffer;
   /** The layer's descriptor annotations. */
   readonly annotations: Readonly<Record<string, string>>;
+  /** The transparency-log check, when one was required (src/verify/tlog-bundle.ts). */
+  readonly tlog?: LayerTlogVerification;
 }
 
 /**

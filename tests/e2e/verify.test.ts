@@ -28,10 +28,15 @@ import { MANIFEST_ACCEPT, MediaType } from '../../src/oci/types.js';
 import { pushRandomImage } from '../support/images.js';
 import { cliPath, sharedFixtures } from '../support/paths.js';
 import { startRegistry, type RunningRegistry } from '../support/registry.js';
+import { startLogServer, type RunningLogServer } from '../support/tlog.js';
 
 const PASSWORD = 'e2e-verify';
+/** For signatures made by hand here, which were never put in a log. */
+const NO_TLOG = { COSIGN_INSECURE_IGNORE_TLOG: 'true' };
 
 let reg: RunningRegistry;
+/** Transparency log: sign records there, verify checks the bundles. */
+let tlog: RunningLogServer;
 let client: RegistryClient;
 let dir: string;
 let key: string;
@@ -54,6 +59,8 @@ function run(args: string[], env: Record<string, string> = {}): Promise<Run> {
         HOME: dir,
         DOCKER_CONFIG: join(dir, 'docker'),
         COSIGN_PASSWORD: PASSWORD,
+        SIGNET_REKOR_URL: tlog.url,
+        SIGSTORE_REKOR_PUBLIC_KEY: join(dir, 'rekor.pub'),
         ...env,
       },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -90,7 +97,7 @@ function expectedPayload(
 }
 
 before(async () => {
-  reg = await startRegistry();
+  [reg, tlog] = await Promise.all([startRegistry(), startLogServer()]);
   client = new RegistryClient({ credentials: staticCredentialProvider({}) });
   dir = mkdtempSync(join(tmpdir(), 'signet-e2e-verify-'));
   const pair = generateKeyPairSync('ec', { namedCurve: 'P-256' });
@@ -102,6 +109,7 @@ before(async () => {
     encryptCosignKey(pair.privateKey, PASSWORD, { scryptN: 32768 })
   );
   writeFileSync(pub, publicKeyPem(pair.publicKey));
+  writeFileSync(join(dir, 'rekor.pub'), tlog.publicKeyPem);
   otherPub = join(dir, 'other.pub');
   writeFileSync(
     otherPub,
@@ -111,7 +119,7 @@ before(async () => {
 
 after(async () => {
   await client.close();
-  await reg.stop();
+  await Promise.all([reg.stop(), tlog.stop()]);
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -127,6 +135,7 @@ describe('signet verify', () => {
       `\nVerification for ${name(r, ':v1')} --\n` +
         'The following checks were performed on each of these signatures:\n' +
         '  - The cosign claims were validated\n' +
+        '  - Existence of the claims in the transparency log was verified offline\n' +
         '  - The signatures were verified against the specified public key\n'
     );
     assert.equal(res.stdout, `\n[${expectedPayload(r, img.digest)}]\n`);
@@ -204,7 +213,10 @@ describe('signet verify', () => {
       name(r, ':b'),
     ]);
     assert.equal(loose.code, 0, loose.stderr);
-    assert.doesNotMatch(loose.stderr, /claims|annotations/);
+    assert.doesNotMatch(
+      loose.stderr,
+      /cosign claims were validated|annotations were verified/
+    );
     assert.equal(loose.stdout, `\n[${expectedPayload(r, a.digest)}]\n`);
   });
 
@@ -235,24 +247,24 @@ describe('signet verify', () => {
     const strict = await run(['verify', '--key', pub, name(r, ':v1')]);
     assert.equal(strict.code, 12);
     assert.match(strict.stderr, /signature payload: invalid JSON/);
-    const loose = await run([
-      'verify',
-      '--key',
-      pub,
-      '--check-claims=false',
-      name(r, ':v1'),
-    ]);
+    const loose = await run(
+      ['verify', '--key', pub, '--check-claims=false', name(r, ':v1')],
+      NO_TLOG
+    );
     assert.equal(loose.code, 0, loose.stderr);
     assert.match(loose.stdout, /^error decoding the payload: /);
-    const text = await run([
-      'verify',
-      '--key',
-      pub,
-      '--check-claims=false',
-      '-o',
-      'text',
-      name(r, ':v1'),
-    ]);
+    const text = await run(
+      [
+        'verify',
+        '--key',
+        pub,
+        '--check-claims=false',
+        '-o',
+        'text',
+        name(r, ':v1'),
+      ],
+      NO_TLOG
+    );
     assert.equal(text.code, 0, text.stderr);
     assert.equal(text.stdout, 'not a simple-signing payload\n');
   });
@@ -416,12 +428,10 @@ describe('signet verify', () => {
       'pemsigstorekey.pub'
     );
     // By digest: the image itself does not exist, as cosign allows.
-    const res = await run([
-      'verify',
-      '--key',
-      fixturePub,
-      `${reg.host}/namespace/image@${digest}`,
-    ]);
+    const res = await run(
+      ['verify', '--key', fixturePub, `${reg.host}/namespace/image@${digest}`],
+      NO_TLOG
+    );
     assert.equal(res.code, 0, res.stderr);
     assert.equal(
       res.stdout,

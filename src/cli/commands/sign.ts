@@ -22,6 +22,11 @@ import {
   registryClientFromFlags,
   type RegistryFlags,
 } from '../registry-options.js';
+import {
+  addTlogTrustOptions,
+  signTlogFromFlags,
+  type TlogTrustFlags,
+} from '../tlog-options.js';
 
 /** Go strconv.ParseBool; undefined when `s` is not a boolean. */
 export function parseGoBool(s: string): boolean | undefined {
@@ -58,7 +63,8 @@ export function boolFlag(name: string): (value: string) => boolean {
   };
 }
 
-interface SignFlags extends RegistryFlags {
+interface SignFlags extends RegistryFlags, TlogTrustFlags {
+  tlogUpload: boolean;
   key: string;
   annotations: string[];
   recursive: boolean;
@@ -160,6 +166,12 @@ async function runSign(images: string[], flags: SignFlags): Promise<void> {
   const key = await loadPrivateKeyFile(flags.key);
   const signer = signerFromPrivateKey(key);
   const client = registryClientFromFlags(flags);
+  // ---- transparency log (src/sign/tlog.ts, src/cli/tlog-options.ts) ----
+  // On by default (cosign v2+); COSIGN_EXPERIMENTAL=1 (v1: "upload to the
+  // log") is accepted and changes nothing; --tlog-upload=false skips it.
+  const log = flags.tlogUpload
+    ? signTlogFromFlags(flags, printEvent)
+    : undefined;
   try {
     const all: SignedObject[] = [];
     for (const ref of refs) {
@@ -172,6 +184,7 @@ async function runSign(images: string[], flags: SignFlags): Promise<void> {
         dockerMediaTypes: docker,
         log: printEvent,
         ...(targetRepository !== undefined ? { targetRepository } : {}),
+        ...(log !== undefined ? { tlog: log.tlog } : {}),
       });
       all.push(...signed);
       for (const s of signed) {
@@ -190,6 +203,7 @@ async function runSign(images: string[], flags: SignFlags): Promise<void> {
     await writeOutputs(all, flags);
   } finally {
     await client.close();
+    await log?.close();
   }
 }
 
@@ -228,6 +242,16 @@ export function registerSign(program: Command): void {
         .preset(true)
         .env('COSIGN_UPLOAD')
     )
+    .addOption(
+      new Option(
+        '--tlog-upload [bool]',
+        'record the signature in the transparency log and store its bundle (--tlog-upload=false: skip)'
+      )
+        .argParser(boolFlag('tlog-upload'))
+        .default(true)
+        .preset(true)
+        .env('COSIGN_TLOG_UPLOAD')
+    )
     .option(
       '--output-signature <file>',
       'write the base64 signature to this file'
@@ -237,4 +261,5 @@ export function registerSign(program: Command): void {
       await runSign(images, flags);
     });
   addRegistryOptions(cmd);
+  addTlogTrustOptions(cmd);
 }

@@ -35,8 +35,14 @@ import {
   type RegistryFlags,
 } from '../registry-options.js';
 import { boolFlag } from './sign.js';
+import {
+  addVerifyTlogOptions,
+  tlogHeaderLines,
+  verifyTlogPolicyFromFlags,
+  type VerifyTlogFlags,
+} from '../verify-tlog-options.js';
 
-interface VerifyFlags extends RegistryFlags {
+interface VerifyFlags extends RegistryFlags, VerifyTlogFlags {
   key: string;
   annotations: string[];
   checkClaims: boolean;
@@ -121,7 +127,8 @@ function maxAttachmentSizeFromEnv(): number {
 /** cosign PrintVerificationHeader, for key-based verification. */
 function header(
   ref: Reference,
-  checks: { claims: boolean; annotations: boolean }
+  checks: { claims: boolean; annotations: boolean },
+  v: ImageVerification
 ): string {
   const lines = [
     '',
@@ -134,12 +141,8 @@ function header(
     }
     lines.push('  - The cosign claims were validated');
   }
-  // ---- transparency log (added by the transparency-log issue) ----------
-  // cosign prints here either
-  //   "  - Existence of the claims in the transparency log was verified offline"
-  // (bundle annotation verified) or the two online-lookup lines. Signet
-  // performs no tlog check yet, so it claims none.
-  // ----------------------------------------------------------------------
+  // ---- transparency log: cosign's lines for the checks that ran ----------
+  lines.push(...tlogHeaderLines(v));
   lines.push(
     '  - The signatures were verified against the specified public key'
   );
@@ -183,11 +186,13 @@ async function runVerify(images: string[], flags: VerifyFlags): Promise<void> {
   const signatureRepository = signatureRepositoryFromEnv();
   const maxAttachmentSize = maxAttachmentSizeFromEnv();
   const verifier = await loadVerifier(flags.key);
-
-  // ---- transparency log (added by the transparency-log issue) ----------
-  // --insecure-ignore-tlog / --offline / --rekor-url and the trusted log
-  // keys are parsed here and passed to verifyImages as a tlog policy.
-  // ----------------------------------------------------------------------
+  // ---- transparency log: --insecure-ignore-tlog / --offline / --rekor-url
+  // and the trusted log keys become a tlog policy (src/cli/verify-tlog-options.ts).
+  const tlog = await verifyTlogPolicyFromFlags(
+    flags,
+    verifier.publicKey,
+    printEvent
+  );
 
   const client = registryClientFromFlags(flags);
   try {
@@ -200,20 +205,26 @@ async function runVerify(images: string[], flags: VerifyFlags): Promise<void> {
       maxWorkers: flags.maxWorkers,
       concurrency: IMAGE_CONCURRENCY,
       log: printEvent,
+      ...(tlog !== undefined && { tlog: tlog.policy }),
     });
     // As cosign: images in argument order; the first failure ends the run.
     for (const [i, r] of results.entries()) {
       if (r.status === 'rejected') throw r.reason;
       process.stderr.write(
-        header(refs[i]!, {
-          claims: flags.checkClaims,
-          annotations: annotations !== undefined,
-        })
+        header(
+          refs[i]!,
+          {
+            claims: flags.checkClaims,
+            annotations: annotations !== undefined,
+          },
+          r.value
+        )
       );
       process.stdout.write(output(r.value, format));
     }
   } finally {
     await client.close();
+    await tlog?.close();
   }
 }
 
@@ -265,4 +276,5 @@ export function registerVerify(program: Command): void {
       await runVerify(images, flags);
     });
   addRegistryOptions(cmd);
+  addVerifyTlogOptions(cmd);
 }
