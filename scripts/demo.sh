@@ -7,7 +7,8 @@
 #
 # Usage: bash scripts/demo.sh          (from anywhere; needs root or sudo for
 #                                       the first-time apt-get in setup.sh)
-# Later steps (sign, verify) are added as further sections below.
+# It also starts signet's own transparency log (SQLite, free loopback port),
+# signs into it, prints the log index, and verifies with the pinned log key.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT="$(pwd)"
@@ -22,8 +23,13 @@ npm run build --silent
 SIGNET=(node "$ROOT/dist/src/cli/main.js")
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/signet-demo.XXXXXX")"
 REGISTRY_PID=""
+LOG_PID=""
 
 cleanup() {
+  if [ -n "$LOG_PID" ] && kill -0 "$LOG_PID" 2>/dev/null; then
+    kill "$LOG_PID" 2>/dev/null || true
+    wait "$LOG_PID" 2>/dev/null || true
+  fi
   if [ -n "$REGISTRY_PID" ] && kill -0 "$REGISTRY_PID" 2>/dev/null; then
     if grep -q "docker-registry" "/proc/$REGISTRY_PID/cmdline" 2>/dev/null; then
       kill "$REGISTRY_PID" 2>/dev/null || true
@@ -139,17 +145,49 @@ step "signet manifest $REGISTRY/demo/app@$DIGEST"
 "${SIGNET[@]}" manifest "$REGISTRY/demo/app@$DIGEST" | cmp -s - "$WORK/skopeo-manifest.json"
 echo "by-digest fetch verified"
 
+# ------------------------------------------------------- transparency log
+step "Starting signet's transparency log (signet tlog serve, SQLite in $WORK/tlog)"
+log_answers() { # true when the log serves its public key on the port
+  node -e 'fetch(`http://127.0.0.1:${process.argv[1]}/api/v1/log/publicKey`).then((r)=>process.exit(r.ok?0:1),()=>process.exit(1))' "$1"
+}
+LOG_PORT="$(free_port)"
+mkdir -p "$WORK/tlog"
+"${SIGNET[@]}" tlog serve --listen "127.0.0.1:$LOG_PORT" --hostname 127.0.0.1 \
+  --db "$WORK/tlog/signet-tlog.db" --key "$WORK/tlog/signet-tlog.key" \
+  >"$WORK/tlog.log" 2>&1 </dev/null &
+LOG_PID=$!
+for _ in $(seq 100); do
+  log_answers "$LOG_PORT" && break
+  sleep 0.1
+done
+log_answers "$LOG_PORT" || { cat "$WORK/tlog.log" >&2; echo "log did not start" >&2; exit 1; }
+REKOR="http://127.0.0.1:$LOG_PORT"
+# Pin the log key (derived from the log's own key file), rather than
+# trusting whatever key the URL serves.
+node -e 'const c=require("crypto"),f=require("fs");process.stdout.write(c.createPublicKey(f.readFileSync(process.argv[1])).export({type:"spki",format:"pem"}))' \
+  "$WORK/tlog/signet-tlog.key" >"$WORK/rekor.pub"
+echo "log: $REKOR (pid $LOG_PID), public key pinned in $WORK/rekor.pub"
+
 # ------------------------------------------------------- sign and verify
 step "signet generate-key-pair (password from COSIGN_PASSWORD)"
 export COSIGN_PASSWORD="signet-demo-password"
 (cd "$WORK" && "${SIGNET[@]}" generate-key-pair --yes)
 
-step "signet sign --key cosign.key -a demo=signet $REGISTRY/demo/app@$DIGEST"
-"${SIGNET[@]}" sign --key "$WORK/cosign.key" -a demo=signet "$REGISTRY/demo/app@$DIGEST"
+step "signet sign --key cosign.key -a demo=signet --rekor-url $REKOR --rekor-public-key rekor.pub $REGISTRY/demo/app@$DIGEST"
+"${SIGNET[@]}" sign --key "$WORK/cosign.key" -a demo=signet \
+  --rekor-url "$REKOR" --rekor-public-key "$WORK/rekor.pub" \
+  "$REGISTRY/demo/app@$DIGEST" 2>&1 | tee "$WORK/sign.out"
+LOG_INDEX="$(sed -n 's/^tlog entry created with index: \([0-9]*\)$/\1/p' "$WORK/sign.out")"
+[ -n "$LOG_INDEX" ] || { echo "sign did not report a log index" >&2; exit 1; }
 SIG_TAG="sha256-${DIGEST#sha256:}.sig"
-echo "signature stored at $REGISTRY/demo/app:$SIG_TAG"
+echo "signature stored at $REGISTRY/demo/app:$SIG_TAG, log index $LOG_INDEX"
+echo "log entry $LOG_INDEX, as the log serves it:"
+"${SIGNET[@]}" tlog get --rekor-url "$REKOR" --log-index "$LOG_INDEX" >"$WORK/entry.out"
+cut -c1-400 "$WORK/entry.out"
 
-step "signet verify --key cosign.pub -a demo=signet $IMAGE"
+# verify (and the rest of the demo) uses the same log and pinned key.
+export SIGNET_REKOR_URL="$REKOR" SIGSTORE_REKOR_PUBLIC_KEY="$WORK/rekor.pub"
+step "signet verify --key cosign.pub -a demo=signet $IMAGE (log key from SIGSTORE_REKOR_PUBLIC_KEY)"
 "${SIGNET[@]}" verify --key "$WORK/cosign.pub" -a demo=signet "$IMAGE"
 
 # ------------------------------------------------------- tamper
@@ -188,6 +226,13 @@ echo "verification failed as it must: exit code $CODE (the signature names sha25
 step "The original image still verifies by digest"
 "${SIGNET[@]}" verify --key "$WORK/cosign.pub" "$REGISTRY/demo/app@$DIGEST" >/dev/null
 echo "$REGISTRY/demo/app@$DIGEST: verified"
+
+step "Log stopped: the bundle annotation still verifies offline (signet verify --offline=true)"
+kill "$LOG_PID"
+wait "$LOG_PID" 2>/dev/null || true
+LOG_PID=""
+"${SIGNET[@]}" verify --offline=true --key "$WORK/cosign.pub" "$REGISTRY/demo/app@$DIGEST" >/dev/null
+echo "$REGISTRY/demo/app@$DIGEST: verified from the bundle, no log contacted"
 
 # ------------------------------------------------------- done
 step "Demo finished: registry stopped and $WORK removed on exit"
