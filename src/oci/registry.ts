@@ -611,7 +611,16 @@ export class RegistryClient {
   async putBlob(
     repo: RepoRef,
     bytes: Uint8Array,
-    opts: { digest?: string; mountFrom?: RepoRef } = {}
+    opts: {
+      digest?: string;
+      mountFrom?: RepoRef;
+      /**
+       * The caller expects the blob to be new (e.g. a signature config that
+       * lists a fresh set of layers): skip the existence HEAD, saving a
+       * request. Uploading a blob that exists is harmless, only wasted bytes.
+       */
+      probablyNew?: boolean;
+    } = {}
   ): Promise<BlobDescriptor> {
     const digest = ociDigest(bytes);
     const what = `pushing blob ${objectName(repo, digest)}`;
@@ -629,7 +638,12 @@ export class RegistryClient {
         ? opts.mountFrom.repository
         : undefined;
     const scopes = scopesFor(repo.repository, 'push', from);
-    if (await this.#blobExists(repo, digest, scopes)) return desc;
+    if (
+      opts.probablyNew !== true &&
+      (await this.#blobExists(repo, digest, scopes))
+    ) {
+      return desc;
+    }
 
     let session: URL | undefined;
     if (from !== undefined) {

@@ -33,7 +33,7 @@ export interface SignRegistry {
   putBlob(
     repo: RepoRef,
     bytes: Uint8Array,
-    opts?: { digest?: string }
+    opts?: { digest?: string; probablyNew?: boolean }
   ): Promise<{ digest: string; size: number }>;
 }
 
