@@ -3,9 +3,15 @@
  * (alias `--private-infrastructure`), `--offline`, plus the shared
  * `--rekor-url`, `--rekor-public-key`, `--trusted-root`.
  */
-import type { KeyObject } from 'node:crypto';
+import { randomBytes, type KeyObject } from 'node:crypto';
 import { Option, type Command } from 'commander';
 import { UsageError } from '../errors.js';
+import { formatCosignBundle } from '../tlog/bundle.js';
+import {
+  marshalSimpleSigningPayload,
+  type SimpleSigningPayload,
+} from '../verify/payload.js';
+import type { VerifiedSignature } from '../verify/signature.js';
 import type { TlogPolicy } from '../verify/tlog-bundle.js';
 import type { ImageVerification, LogEvent } from '../verify/image.js';
 import { boolFlag } from './commands/sign.js';
@@ -110,4 +116,24 @@ export function tlogHeaderLines(v: ImageVerification): string[] {
     );
   }
   return lines;
+}
+
+/**
+ * One element of `verify -o json` as cosign prints it (PrintVerification):
+ * the payload re-marshalled, with `optional.Bundle` set to the layer's
+ * bundle annotation when its bundle was verified (Go map order: the key
+ * sorts among the others; a payload's own `Bundle` is replaced).
+ */
+export function marshalVerifiedPayload(
+  s: VerifiedSignature & { claims: SimpleSigningPayload }
+): string {
+  if (s.tlog?.mode !== 'bundle') return marshalSimpleSigningPayload(s.claims);
+  const placeholder = `signet-bundle-${randomBytes(16).toString('hex')}`;
+  const text = marshalSimpleSigningPayload({
+    ...s.claims,
+    optional: { ...(s.claims.optional ?? {}), Bundle: placeholder },
+  });
+  return text.replace(`"${placeholder}"`, () =>
+    formatCosignBundle(s.tlog!.entry)
+  );
 }

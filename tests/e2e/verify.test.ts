@@ -96,6 +96,19 @@ function expectedPayload(
   return `{"critical":{"identity":{"docker-reference":"${r.registry}/${r.repository}"},"image":{"docker-manifest-digest":"${digest}"},"type":"cosign container image signature"},"optional":${optional}}`;
 }
 
+/** `{"Bundle":…}`: what cosign adds to `optional` for a layer with a bundle. */
+async function bundled(sigRepo: RepoRef, digest: string): Promise<string> {
+  const m = await client.getManifest(sigRepo, signatureTag(digest), {
+    accept: MANIFEST_ACCEPT,
+  });
+  const doc = JSON.parse(m.bytes.toString('utf8')) as {
+    layers: { annotations: Record<string, string> }[];
+  };
+  const b = doc.layers[0]?.annotations['dev.sigstore.cosign/bundle'];
+  assert.ok(b !== undefined, 'no bundle annotation');
+  return `{"Bundle":${b}}`;
+}
+
 before(async () => {
   [reg, tlog] = await Promise.all([startRegistry(), startLogServer()]);
   client = new RegistryClient({ credentials: staticCredentialProvider({}) });
@@ -138,7 +151,10 @@ describe('signet verify', () => {
         '  - Existence of the claims in the transparency log was verified offline\n' +
         '  - The signatures were verified against the specified public key\n'
     );
-    assert.equal(res.stdout, `\n[${expectedPayload(r, img.digest)}]\n`);
+    assert.equal(
+      res.stdout,
+      `\n[${expectedPayload(r, img.digest, await bundled(r, img.digest))}]\n`
+    );
     const byDigest = await run([
       'verify',
       '--key',
@@ -217,7 +233,10 @@ describe('signet verify', () => {
       loose.stderr,
       /cosign claims were validated|annotations were verified/
     );
-    assert.equal(loose.stdout, `\n[${expectedPayload(r, a.digest)}]\n`);
+    assert.equal(
+      loose.stdout,
+      `\n[${expectedPayload(r, a.digest, await bundled(r, a.digest))}]\n`
+    );
   });
 
   it("prints cosign's decode error for a signed non-payload with --check-claims=false", async () => {
@@ -321,7 +340,7 @@ describe('signet verify', () => {
     assert.equal(both.code, 0, both.stderr);
     assert.equal(
       both.stdout,
-      `\n[${expectedPayload(r, a.digest)}]\n\n[${expectedPayload(r, c.digest)}]\n`
+      `\n[${expectedPayload(r, a.digest, await bundled(r, a.digest))}]\n\n[${expectedPayload(r, c.digest, await bundled(r, c.digest))}]\n`
     );
     const res = await run([
       'verify',
@@ -332,7 +351,10 @@ describe('signet verify', () => {
       name(r, ':c'),
     ]);
     assert.equal(res.code, 10);
-    assert.equal(res.stdout, `\n[${expectedPayload(r, a.digest)}]\n`);
+    assert.equal(
+      res.stdout,
+      `\n[${expectedPayload(r, a.digest, await bundled(r, a.digest))}]\n`
+    );
   });
 
   it('reads signatures from COSIGN_REPOSITORY', async () => {
@@ -344,7 +366,10 @@ describe('signet verify', () => {
     assert.equal(s.code, 0, s.stderr);
     const ok = await run(['verify', '--key', pub, name(r, ':v1')], env);
     assert.equal(ok.code, 0, ok.stderr);
-    assert.equal(ok.stdout, `\n[${expectedPayload(r, img.digest)}]\n`);
+    assert.equal(
+      ok.stdout,
+      `\n[${expectedPayload(r, img.digest, await bundled(sigs, img.digest))}]\n`
+    );
     assert.equal(
       (await run(['verify', '--key', pub, name(r, ':v1')])).code,
       10

@@ -27,7 +27,6 @@ import {
   type ImageVerification,
   type LogEvent,
 } from '../../verify/image.js';
-import { marshalSimpleSigningPayload } from '../../verify/payload.js';
 import { readUserFile, withContext } from '../password.js';
 import {
   addRegistryOptions,
@@ -37,6 +36,7 @@ import {
 import { boolFlag } from './sign.js';
 import {
   addVerifyTlogOptions,
+  marshalVerifiedPayload,
   tlogHeaderLines,
   verifyTlogPolicyFromFlags,
   type VerifyTlogFlags,
@@ -161,9 +161,9 @@ function output(v: ImageVerification, format: 'json' | 'text'): string {
       // possible with --check-claims=false).
       return 'error decoding the payload: the payload is not a simple-signing document\n';
     }
-    // ---- transparency log: cosign adds "Bundle" (the parsed
-    // dev.sigstore.cosign/bundle annotation) to `optional` here. ---------
-    items.push(marshalSimpleSigningPayload(s.claims));
+    // ---- transparency log: cosign adds "Bundle" (the verified
+    // dev.sigstore.cosign/bundle annotation) to `optional`. ---------------
+    items.push(marshalVerifiedPayload({ ...s, claims: s.claims }));
   }
   return `\n[${items.join(',')}]\n`;
 }
