@@ -213,6 +213,28 @@ describe('sign uploads to the log and stores the bundle annotation', () => {
       assert.equal(v.code, 0, v.stderr);
       assert.ok(v.stderr.includes(OFFLINE_LINE), v.stderr);
     }
+    // Without a bundle the log must be asked: unreachable is exit 50
+    // (TLOG_UNAVAILABLE), not a verdict on the signature.
+    const unlogged = await image();
+    const u = await run([
+      'sign',
+      '--key',
+      key,
+      '--tlog-upload=false',
+      unlogged.ref,
+    ]);
+    assert.equal(u.code, 0, u.stderr);
+    const down = await run([
+      'verify',
+      '--key',
+      pub,
+      '--rekor-url',
+      l.url,
+      '--rekor-public-key',
+      lp,
+      unlogged.ref,
+    ]);
+    assert.equal(down.code, 50, down.stderr);
   });
 
   it('refuses to store an entry whose SET does not verify with the pinned key', async () => {
