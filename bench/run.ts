@@ -5,6 +5,7 @@
 import { runSignStress } from './sign-stress.js';
 import { runSignBench } from './sign.js';
 import { runTlogBench } from './tlog.js';
+import { runTlogSignVerifyBench } from './tlog-sign-verify.js';
 import { runVerifyBench } from './verify.js';
 
 const benches: [string, () => Promise<unknown>][] = [
@@ -13,6 +14,7 @@ const benches: [string, () => Promise<unknown>][] = [
   ['sign-stress', () => runSignStress()],
   ['verify', () => runVerifyBench()],
   ['tlog', () => runTlogBench()],
+  ['tlog-sign-verify', () => runTlogSignVerifyBench()],
 ];
 
 const only = process.argv.slice(2).filter((a) => !a.startsWith('--'));
