@@ -10,7 +10,9 @@ function packageVersion(): string {
   return pkg.version;
 }
 
-export function buildProgram(): Command {
+export async function buildProgram(
+  argv: readonly string[] = []
+): Promise<Command> {
   const program = new Command('signet')
     .description(
       'Sign and verify container images, cosign-compatible, with a Rekor-compatible transparency log'
@@ -25,7 +27,7 @@ export function buildProgram(): Command {
         /* printed by main() on one line */
       },
     });
-  registerCommands(program);
+  await registerCommands(program, argv);
   return program;
 }
 
@@ -39,8 +41,8 @@ function debugEnabled(argv: readonly string[]): boolean {
 
 /** Runs the CLI and returns the process exit code. */
 export async function main(argv: readonly string[]): Promise<number> {
-  const program = buildProgram();
   try {
+    const program = await buildProgram(argv);
     await program.parseAsync(argv, { from: 'user' });
     return 0;
   } catch (err) {
