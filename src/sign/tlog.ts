@@ -1,6 +1,7 @@
 /**
  * Transparency-log upload for `sign` (spec signature-storage.md §9.1,
- * §9.2): a `hashedrekord` 0.0.1 entry for sha256(payload), the signature
+ * §9.2): a `hashedrekord` 0.0.1 entry for the payload digest (the hash the
+ * key signs with: sha256 for P-256 and RSA keys), the signature
  * and the PEM public key, then the `dev.sigstore.cosign/bundle` annotation
  * built from the entry the log returned.
  *
@@ -10,7 +11,6 @@
  * that `verify` would later reject (or, worse, one about something else).
  */
 import type { KeyObject } from 'node:crypto';
-import { sha256Hex } from '../core/digest.js';
 import { TlogError, VerificationError } from '../errors.js';
 import { publicKeyPem } from '../keys/index.js';
 import {
@@ -26,6 +26,7 @@ import {
   type TrustedLog,
 } from '../verify/tlog.js';
 import { BUNDLE_ANNOTATION } from '../oci/cosign-layout.js';
+import { entryDigest } from '../verify/tlog-bundle.js';
 import type { SignLog } from './ports.js';
 
 /** What signing needs to record one signature in a log. */
@@ -72,7 +73,7 @@ export function signatureProposal(input: TlogRecordInput): unknown {
   return hashedRekordProposal({
     signature: input.signature,
     verifierPem: publicKeyPem(input.publicKey),
-    digest: { algorithm: 'sha256', hex: sha256Hex(input.payload) },
+    digest: entryDigest(input.payload, input.publicKey),
   });
 }
 
@@ -90,7 +91,7 @@ export function checkRecordedEntry(
   });
   verifyEntryBodyBinding(entry.body, {
     signature: input.signature,
-    digest: { algorithm: 'sha256', hex: sha256Hex(input.payload) },
+    digest: entryDigest(input.payload, input.publicKey),
     publicKey: input.publicKey,
   });
   return verification;

@@ -11,8 +11,8 @@
  *    with its inclusion proof and signed checkpoint (and SET when present),
  *    and the earliest valid integratedTime wins.
  */
-import type { KeyObject } from 'node:crypto';
-import { sha256Hex } from '../core/digest.js';
+import { createHash, type KeyObject } from 'node:crypto';
+import { describeKey } from '../keys/key-type.js';
 import { SignetError, VerificationError } from '../errors.js';
 import { BUNDLE_ANNOTATION } from '../oci/cosign-layout.js';
 import { parseCosignBundle, type LogEntry } from '../tlog/bundle.js';
@@ -63,10 +63,27 @@ function fail(message: string, cause?: unknown): never {
   );
 }
 
+/**
+ * The digest a hashedrekord entry for a signature by `publicKey` names: the
+ * hash the key signs with (sha256 for P-256 and RSA, sha384 for P-384,
+ * sha512 for P-521 and Ed25519ph), as the log checks the signature
+ * against it.
+ */
+export function entryDigest(
+  payload: Uint8Array,
+  publicKey: KeyObject
+): { algorithm: 'sha256' | 'sha384' | 'sha512'; hex: string } {
+  const algorithm = describeKey(publicKey).hash;
+  return {
+    algorithm,
+    hex: createHash(algorithm).update(payload).digest('hex'),
+  };
+}
+
 function bindingFor(layer: TlogLayer, publicKey: KeyObject) {
   return {
     signature: layer.signature,
-    digest: { algorithm: 'sha256', hex: sha256Hex(layer.payload) },
+    digest: entryDigest(layer.payload, publicKey),
     publicKey,
   };
 }
@@ -117,8 +134,9 @@ export async function findLayerEntry(
     readonly client: Pick<TlogClient, 'searchIndex' | 'retrieveEntries'>;
   }
 ): Promise<LayerTlogVerification> {
-  const hex = sha256Hex(layer.payload);
-  const uuids = await policy.client.searchIndex({ hash: `sha256:${hex}` });
+  const digest = entryDigest(layer.payload, policy.publicKey);
+  const hash = `${digest.algorithm}:${digest.hex}`;
+  const uuids = await policy.client.searchIndex({ hash });
   const max = policy.maxCandidates ?? 50;
   const wanted = [...new Set(uuids)].slice(0, max);
   const reasons: string[] = [];
@@ -149,9 +167,7 @@ export async function findLayerEntry(
   }
   if (best !== undefined) return best;
   if (wanted.length === 0) {
-    fail(
-      `signature not found in the transparency log (searched for sha256:${hex})`
-    );
+    fail(`signature not found in the transparency log (searched for ${hash})`);
   }
   fail(
     `no entry in the transparency log verifies for this signature: ${reasons.join('; ')}`

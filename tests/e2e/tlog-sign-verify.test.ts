@@ -22,7 +22,10 @@ import { signerFromPrivateKey } from '../../src/keys/index.js';
 import { logUploader } from '../../src/sign/tlog.js';
 import { parseCosignBundle } from '../../src/tlog/bundle.js';
 import { RekorClient } from '../../src/tlog/client.js';
-import { verifyLayerBundle } from '../../src/verify/tlog-bundle.js';
+import {
+  findLayerEntry,
+  verifyLayerBundle,
+} from '../../src/verify/tlog-bundle.js';
 import { verifyLogEntry } from '../../src/verify/tlog.js';
 import { pushRandomImage } from '../support/images.js';
 import { cliPath, sharedFixtures } from '../support/paths.js';
@@ -288,6 +291,50 @@ describe('sign uploads to the log and stores the bundle annotation', () => {
         second.verification.checks.includes('signed-entry-timestamp'),
         true
       );
+    } finally {
+      await rekor.close();
+    }
+  });
+
+  it('logs and verifies signatures of every key type (digest follows the key)', async () => {
+    const rekor = new RekorClient(log.url);
+    try {
+      const logKey = createPublicKey(log.publicKeyPem);
+      const up = logUploader({ client: rekor, trustedLogs: [logKey] });
+      for (const pair of [
+        generateKeyPairSync('ec', { namedCurve: 'P-384' }),
+        generateKeyPairSync('ec', { namedCurve: 'P-521' }),
+        generateKeyPairSync('ed25519'),
+        generateKeyPairSync('rsa', { modulusLength: 2048 }),
+      ]) {
+        const signer = signerFromPrivateKey(pair.privateKey);
+        const payload = Buffer.from(
+          `{"key":"${pair.publicKey.asymmetricKeyType}"}`
+        );
+        const signature = await signer.sign(payload);
+        const rec = await up.record({
+          payload,
+          signature,
+          publicKey: signer.publicKey,
+        });
+        const layer = { payload, signature, annotations: undefined };
+        const policy = { trustedLogs: [logKey], publicKey: pair.publicKey };
+        assert.equal(
+          verifyLayerBundle(rec.bundle, layer, policy).mode,
+          'bundle'
+        );
+        const found = await findLayerEntry(layer, { ...policy, client: rekor });
+        assert.equal(found.entry.logIndex, rec.entry.logIndex);
+        // Another key's signature does not bind.
+        assert.throws(
+          () =>
+            verifyLayerBundle(rec.bundle, layer, {
+              trustedLogs: [logKey],
+              publicKey: createPublicKey(otherLog.publicKeyPem),
+            }),
+          { name: 'VerificationError', code: 'TLOG_VERIFICATION' }
+        );
+      }
     } finally {
       await rekor.close();
     }
