@@ -28,6 +28,7 @@ import {
   safeUrl,
 } from './transport.js';
 import type { Transport, TransportResponse } from './transport.js';
+import type { RegistryObservation } from './quirks.js';
 
 export type Action = 'pull' | 'push' | 'delete';
 
@@ -71,6 +72,8 @@ export type AuthScheme =
 interface RegistryState {
   base: URL;
   scheme: AuthScheme;
+  /** Challenges and headers of the ping (src/oci/quirks.ts detection). */
+  observation: RegistryObservation;
 }
 
 interface CachedToken {
@@ -140,6 +143,11 @@ export class Authenticator {
   /** The challenge remembered for a registry (for quirk detection and tests). */
   async scheme(registry: string): Promise<AuthScheme> {
     return (await this.#state(registry)).scheme;
+  }
+
+  /** What the registry showed at the ping (challenges, headers), for quirks.ts. */
+  async observation(registry: string): Promise<RegistryObservation> {
+    return (await this.#state(registry)).observation;
   }
 
   /** Number of cached tokens (tests and diagnostics). */
@@ -212,12 +220,17 @@ export class Authenticator {
       });
     }
     if (res.status >= 200 && res.status < 300) {
-      return { base, scheme: { kind: 'none' } };
+      return {
+        base,
+        scheme: { kind: 'none' },
+        observation: { headers: res.headers },
+      };
     }
     if (res.status === 401) {
-      const scheme = chooseScheme(
-        parseWwwAuthenticate(headerValues(res.headers, 'www-authenticate'))
+      const challenges = parseWwwAuthenticate(
+        headerValues(res.headers, 'www-authenticate')
       );
+      const scheme = chooseScheme(challenges);
       if (!scheme) {
         throw new RegistryError(
           'REGISTRY_UNSUPPORTED',
@@ -225,7 +238,11 @@ export class Authenticator {
           { status: 401 }
         );
       }
-      return { base, scheme };
+      return {
+        base,
+        scheme,
+        observation: { challenges, headers: res.headers },
+      };
     }
     if (res.status === 429 || res.status >= 500) {
       throw errorFromResponse(res, what);

@@ -22,6 +22,13 @@ import { MediaType } from './types.js';
 import type { Descriptor, ImageIndex } from './types.js';
 import { Authenticator, scopesFor } from './auth.js';
 import type { AuthScheme } from './auth.js';
+import {
+  explainDeleteRefusal,
+  explainManifestRefusal,
+  registryQuirks,
+  withRefusalHint,
+} from './quirks.js';
+import type { RegistryQuirks } from './quirks.js';
 import { dockerCredentialProvider } from './credentials.js';
 import type { CredentialProvider } from './credentials.js';
 import {
@@ -241,6 +248,15 @@ export class RegistryClient {
   /** The base URL the client talks to for a registry (after https/http selection). */
   baseUrl(registry: string): Promise<URL> {
     return this.#auth.base(registry);
+  }
+
+  /**
+   * What Signet knows about a registry (src/oci/quirks.ts): by host name,
+   * else by what it answered at the ping. Names the registry in refusals
+   * and drives its workarounds.
+   */
+  async quirks(registry: string): Promise<RegistryQuirks> {
+    return registryQuirks(registry, await this.#auth.observation(registry));
   }
 
   async close(): Promise<void> {
@@ -488,10 +504,17 @@ export class RegistryClient {
       body: bytes,
     });
     if (res.status < 200 || res.status >= 300) {
-      throw explainManifestRefusal(
-        errorFromResponse(res, what),
-        bytes,
-        mediaType
+      // Name the registry behaviour and the way out (spec §4; quirks.ts).
+      const err = errorFromResponse(res, what);
+      const q = await this.quirks(repo.registry);
+      const refused = {
+        status: err.status,
+        ociCode: err.ociCode,
+        detail: err.message,
+      };
+      throw withRefusalHint(
+        err,
+        explainManifestRefusal(q, refused, { mediaType, bytes, tagOrDigest })
       );
     }
     const dcd = headerValue(res.headers, 'docker-content-digest');
@@ -514,8 +537,15 @@ export class RegistryClient {
       scopes: scopesFor(repo.repository, 'delete'),
       what,
     });
-    if (res.status < 200 || res.status >= 300)
-      throw errorFromResponse(res, what);
+    if (res.status < 200 || res.status >= 300) {
+      // Docker Hub and GHCR have no manifest DELETE (405, spec §2.8, §4.8).
+      const err = errorFromResponse(res, what);
+      const q = await this.quirks(repo.registry);
+      throw withRefusalHint(
+        err,
+        explainDeleteRefusal(q, { status: err.status, ociCode: err.ociCode })
+      );
+    }
   }
 
   // -------------------------------------------------------------------- blobs
@@ -692,7 +722,12 @@ export class RegistryClient {
       put.status === 413 ||
       err.ociCode === 'SIZE_INVALID' ||
       err.ociCode === 'BLOB_UPLOAD_INVALID';
-    if (this.#uploadMode === 'auto' && refusedMonolithic) {
+    // No chunked fallback where chunks are refused too (Artifact Registry, ECR).
+    if (
+      this.#uploadMode === 'auto' &&
+      refusedMonolithic &&
+      !(await this.quirks(repo.registry)).noChunkedUpload
+    ) {
       this.#log?.({
         level: 'info',
         message: `${what}: monolithic upload refused (${err.ociCode ?? put.status}), retrying in chunks`,
@@ -1048,66 +1083,6 @@ export class RegistryClient {
       manifests: result,
     };
   }
-}
-
-/**
- * Registries that refuse a media type say so in many ways (Artifactory
- * 6.16: MANIFEST_INVALID "unsupported manifest media type"; Alibaba:
- * DENIED "unknown manifest class for application/vnd.oci.empty.v1+json";
- * old Quay: 415). Name the way out a cosign user knows (spec §4.5, §4.9,
- * §4.11).
- */
-export function explainManifestRefusal(
-  err: RegistryError,
-  bytes: Uint8Array,
-  mediaType: string
-): RegistryError {
-  const status = err.status ?? 0;
-  const mentionsType =
-    /media ?type|manifest class|mediatype|unsupported manifest|unknown manifest/i.test(
-      err.message
-    );
-  if (!(
-    status === 415 ||
-    ((status === 400 || status === 403 || status === 401) && mentionsType)
-  )) {
-    return err;
-  }
-  let oci11 = false;
-  try {
-    const m = JSON.parse(Buffer.from(bytes).toString('utf8')) as Record<
-      string,
-      unknown
-    >;
-    const config = m['config'] as { mediaType?: unknown } | undefined;
-    oci11 =
-      m['subject'] !== undefined ||
-      m['artifactType'] !== undefined ||
-      config?.mediaType === MediaType.OciEmpty;
-  } catch {
-    // not JSON: nothing to add
-  }
-  const details: { status: number; ociCode?: string } = { status };
-  if (err.ociCode !== undefined) details.ociCode = err.ociCode;
-  if (oci11) {
-    return new RegistryError(
-      err.code,
-      `${err.message}; the registry refuses OCI 1.1 artifacts: use the legacy signature format (--new-bundle-format=false) or store signatures in another registry (COSIGN_REPOSITORY)`,
-      details,
-      { cause: err }
-    );
-  }
-  if (mediaType === MediaType.OciManifest || mediaType === MediaType.OciIndex) {
-    return new RegistryError(
-      'REGISTRY_UNSUPPORTED',
-      `${err.message}; the registry refuses OCI media types: set COSIGN_DOCKER_MEDIA_TYPES=1 to push Docker media types`,
-      details,
-      { cause: err }
-    );
-  }
-  return new RegistryError('REGISTRY_UNSUPPORTED', err.message, details, {
-    cause: err,
-  });
 }
 
 function withDigestParam(location: URL, digest: string): URL {

@@ -55,7 +55,8 @@ function client(
 async function pushReferrer(
   c: RegistryClient,
   repo: RepoRef,
-  subject: { digest: string; mediaType: string; size: number }
+  subject: { digest: string; mediaType: string; size: number },
+  artifactType = BUNDLE_TYPE
 ): Promise<{ digest: string; bytes: Buffer }> {
   const layer = Buffer.from(
     JSON.stringify({ nonce: randomBytes(8).toString('hex') })
@@ -66,7 +67,7 @@ async function pushReferrer(
     JSON.stringify({
       schemaVersion: 2,
       mediaType: MediaType.OciManifest,
-      artifactType: BUNDLE_TYPE,
+      artifactType,
       config: {
         mediaType: MediaType.OciEmpty,
         digest: ociDigest(EMPTY_CONFIG),
@@ -74,7 +75,7 @@ async function pushReferrer(
       },
       layers: [
         {
-          mediaType: BUNDLE_TYPE,
+          mediaType: artifactType,
           digest: ociDigest(layer),
           size: layer.length,
         },
@@ -461,6 +462,64 @@ function matrix(profile: QuirkProfile): void {
       assert.equal(v.signatureRepository.repository, sigRepo.repository);
       assert.equal(v.signatures.length, 1);
     });
+
+    it('is recognised by its behaviour at the ping', async () => {
+      const q = await c.quirks(reg.host);
+      // distribution has nothing characteristic: the generic profile.
+      assert.equal(
+        q.kind,
+        profile.name === 'distribution' ? 'generic' : profile.name
+      );
+    });
+
+    if (profile.quirks.allowedConfigTypes !== undefined) {
+      it('names the way out when an artifact type is not allow-listed', async () => {
+        const subject = {
+          digest: image.digest,
+          mediaType: image.mediaType,
+          size: image.bytes.length,
+        };
+        await assert.rejects(
+          pushReferrer(
+            c,
+            repo,
+            subject,
+            'application/vnd.example.unknown+json'
+          ),
+          (e) => {
+            expectedError(e, 'REGISTRY_UNSUPPORTED');
+            assert.match((e as Error).message, /--new-bundle-format=false/);
+            return true;
+          }
+        );
+      });
+    }
+
+    if (profile.quirks.rejectIndexSubject === true) {
+      it('explains a refused referrer of an index', async () => {
+        const idx = await pushIndex(c, repo, { platforms: 1 });
+        const subject = {
+          digest: idx.digest,
+          mediaType: idx.mediaType,
+          size: idx.bytes.length,
+        };
+        await assert.rejects(pushReferrer(c, repo, subject), (e) => {
+          expectedError(e, 'REGISTRY_UNSUPPORTED');
+          assert.match((e as Error).message, /image index/);
+          return true;
+        });
+      });
+    }
+
+    if (profile.quirks.noManifestDelete === true) {
+      it('explains that manifests cannot be deleted', async () => {
+        await assert.rejects(c.deleteManifest(repo, image.digest), (e) => {
+          expectedError(e, 'REGISTRY_UNSUPPORTED');
+          assert.match((e as Error).message, /does not allow deleting/);
+          return true;
+        });
+      });
+    }
 
     it('pushes and reads a multi-platform index', async () => {
       const idx = await pushIndex(c, repo, { tag: 'multi', platforms: 2 });
