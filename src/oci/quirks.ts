@@ -469,7 +469,7 @@ export function explainManifestRefusal(
     indexSubject &&
     (q.rejectsIndexSubject || refused.status === 405)
   ) {
-    return `${who} refuses OCI 1.1 referrers whose subject is an image index (aws/containers-roadmap#2783): sign with --registry-referrers-mode=legacy / --new-bundle-format=false (legacy .sig tags), or sign the platform manifests`;
+    return `${who} refuses OCI 1.1 referrers whose subject is an image index (aws/containers-roadmap#2783): use legacy .sig signatures (what signet sign writes; cosign --new-bundle-format=false), or sign the platform manifests`;
   }
   const oci11 =
     facts.configType === OCI_EMPTY ||
@@ -488,7 +488,7 @@ export function explainManifestRefusal(
   ) {
     const t =
       namedType ?? facts.artifactType ?? facts.configType ?? ctx.mediaType;
-    return `${who} refuses OCI 1.1 artifacts (${t}): sign with --new-bundle-format=false for legacy .sig signatures, or set COSIGN_REPOSITORY to a registry that accepts OCI 1.1 artifacts`;
+    return `${who} refuses OCI 1.1 artifacts (${t}): use legacy .sig signatures (what signet sign writes; cosign --new-bundle-format=false), or set COSIGN_REPOSITORY to a registry that accepts OCI 1.1 artifacts`;
   }
   if (ctx.mediaType === OCI_MANIFEST || ctx.mediaType === OCI_INDEX) {
     if (
