@@ -654,6 +654,32 @@ function legacyVariant(profile: QuirkProfile): void {
       await reg.stop();
     });
 
+    if (profile.quirks.immutableTags === true) {
+      it('explains immutable tags and keeps the first signature', async () => {
+        const repo: RepoRef = { registry: reg.host, repository: 'team/locked' };
+        await pushRandomImage(c, repo, { tag: 'v1' });
+        const ref = parseReference(`${reg.host}/team/locked:v1`);
+        const alice = testKey();
+        await signImage(ref, { registry: c, signer: alice.signer });
+        // A second signature must move the .sig tag: refused, with the way out.
+        await assert.rejects(
+          signImage(ref, { registry: c, signer: testKey().signer }),
+          (e) => {
+            expectedError(e, 'REGISTRY_CONFLICT');
+            assert.match((e as Error).message, /immutable/);
+            assert.match((e as Error).message, /COSIGN_REPOSITORY/);
+            return true;
+          }
+        );
+        // The first signature still verifies.
+        const v = await verifyImageSignatures(c, ref, {
+          verifier: alice.verifier,
+        });
+        assert.equal(v.signatures.length, 1);
+      });
+      return;
+    }
+
     it('signs with Docker media types when OCI manifests are refused', async () => {
       const repo: RepoRef = { registry: reg.host, repository: 'team/legacy' };
       const img = await pushRandomImage(c, repo, { tag: 'v1', docker: true });

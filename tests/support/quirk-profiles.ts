@@ -89,6 +89,8 @@ export interface ProfileQuirks {
   readonly allowedConfigTypes?: readonly string[];
   /** Manifest PUTs with a descriptor `data` field are refused with 405 (ECR Public). */
   readonly rejectDataField?: boolean;
+  /** An existing tag cannot be moved (Harbor immutability rules, ECR IMMUTABLE). */
+  readonly immutableTags?: boolean;
   /** Manifest PUT with these Content-Types refused (old Artifactory, old Quay). */
   readonly rejectManifestTypes?: readonly string[];
   /** DELETE of manifests is refused with 405 UNSUPPORTED. */
@@ -526,9 +528,21 @@ export const PROFILES: readonly QuirkProfile[] = [
   },
 ];
 
+const HARBOR = PROFILES.find((p) => p.name === 'harbor')!;
+
+/** Harbor with a tag immutability rule over the whole project (§1.7, §4.6). */
+export const IMMUTABLE_HARBOR: QuirkProfile = {
+  ...HARBOR,
+  title: 'Harbor with an immutable tag rule',
+  cites: [
+    '§1.7/§4.6 immutable tag rules block .sig and fallback tags: 412 PRECONDITION (goharbor/harbor#17332)',
+  ],
+  quirks: { ...HARBOR.quirks, immutableTags: true },
+};
+
 /**
- * Older releases whose behaviour differs from the current profile, run
- * through the sign → verify flow only.
+ * Older releases and configurations whose behaviour differs from the
+ * current profile, run through the sign → verify flow only.
  */
 export const VARIANT_PROFILES: readonly QuirkProfile[] = [
   {
@@ -543,6 +557,7 @@ export const VARIANT_PROFILES: readonly QuirkProfile[] = [
       rejectManifestTypes: [MediaType.OciManifest, MediaType.OciIndex],
     },
   },
+  IMMUTABLE_HARBOR,
 ];
 
 export function profile(name: ProfileName): QuirkProfile {

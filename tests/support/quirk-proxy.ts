@@ -19,7 +19,7 @@
  * server records every Authorization header it sees and refuses it the way S3
  * does ("Only one auth mechanism allowed").
  */
-import { createHmac, randomBytes } from 'node:crypto';
+import { createHash, createHmac, randomBytes } from 'node:crypto';
 import {
   Agent,
   createServer,
@@ -938,6 +938,30 @@ export async function startQuirkProxy(
     ) {
       sendError(res, rec, 405, 'UNSUPPORTED', 'Method Not Supported');
       return;
+    }
+    if (quirks.immutableTags === true && !r.ref.includes(':')) {
+      // Harbor immutability rule: an existing tag may not be moved (#17332).
+      const headers = upstreamHeaders(req);
+      headers.accept = [...MANIFEST_TYPES].join(', ');
+      delete headers['content-type'];
+      delete headers['content-length'];
+      const existing = await upstreamBuffered(
+        'HEAD',
+        manifestPath(r.name, r.ref, ''),
+        headers
+      );
+      const current = firstHeader(existing.headers['docker-content-digest']);
+      const next = `sha256:${createHash('sha256').update(body).digest('hex')}`;
+      if (existing.status === 200 && current !== next) {
+        sendError(
+          res,
+          rec,
+          412,
+          'PRECONDITION',
+          `Failed to process request due to '${r.name}:${r.ref}' configured as immutable.`
+        );
+        return;
+      }
     }
     const b = await upstreamBuffered(
       'PUT',
