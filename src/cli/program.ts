@@ -3,6 +3,7 @@ import { Command, CommanderError } from 'commander';
 import { UsageError } from '../errors.js';
 import { exitCodeFor, messageFor } from './exit-codes.js';
 import { registerCommands } from './commands/index.js';
+import { normalizeBoolFlags } from './bool-flags.js';
 
 function packageVersion(): string {
   const url = new URL('../../../package.json', import.meta.url);
@@ -43,7 +44,9 @@ function debugEnabled(argv: readonly string[]): boolean {
 export async function main(argv: readonly string[]): Promise<number> {
   try {
     const program = await buildProgram(argv);
-    await program.parseAsync(argv, { from: 'user' });
+    await program.parseAsync(normalizeBoolFlags(program, argv), {
+      from: 'user',
+    });
     return 0;
   } catch (err) {
     if (err instanceof CommanderError) {

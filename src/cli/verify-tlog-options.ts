@@ -14,7 +14,7 @@ import {
 import type { VerifiedSignature } from '../verify/signature.js';
 import type { TlogPolicy } from '../verify/tlog-bundle.js';
 import type { ImageVerification, LogEvent } from '../verify/image.js';
-import { boolFlag } from './commands/sign.js';
+import { boolFlag } from './bool-flags.js';
 import {
   addTlogTrustOptions,
   pinnedTrustedLogs,

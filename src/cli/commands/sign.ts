@@ -7,7 +7,7 @@
  */
 import { writeFile } from 'node:fs/promises';
 import { Option, type Command } from 'commander';
-import { SignetError, UsageError } from '../../errors.js';
+import { SignetError } from '../../errors.js';
 import { signerFromPrivateKey } from '../../keys/index.js';
 import { parseAnnotationsFlag } from '../../oci/cosign-layout.js';
 import { parseReference, parseRepository } from '../../oci/reference.js';
@@ -16,6 +16,7 @@ import {
   type SignedObject,
   type SignLogEvent,
 } from '../../sign/index.js';
+import { boolFlag, parseGoBool } from '../bool-flags.js';
 import { loadPrivateKeyFile } from '../password.js';
 import {
   addRegistryOptions,
@@ -27,41 +28,6 @@ import {
   signTlogFromFlags,
   type TlogTrustFlags,
 } from '../tlog-options.js';
-
-/** Go strconv.ParseBool; undefined when `s` is not a boolean. */
-export function parseGoBool(s: string): boolean | undefined {
-  switch (s) {
-    case '1':
-    case 't':
-    case 'T':
-    case 'true':
-    case 'TRUE':
-    case 'True':
-      return true;
-    case '0':
-    case 'f':
-    case 'F':
-    case 'false':
-    case 'FALSE':
-    case 'False':
-      return false;
-    default:
-      return undefined;
-  }
-}
-
-/** Commander parser for cosign-style booleans (`--upload=false`). */
-export function boolFlag(name: string): (value: string) => boolean {
-  return (value: string) => {
-    const b = parseGoBool(value);
-    if (b === undefined) {
-      throw new UsageError(
-        `invalid argument ${JSON.stringify(value)} for "--${name}" flag: expected true or false (write --${name}=false)`
-      );
-    }
-    return b;
-  };
-}
 
 interface SignFlags extends RegistryFlags, TlogTrustFlags {
   tlogUpload: boolean;

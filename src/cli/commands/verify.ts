@@ -33,7 +33,7 @@ import {
   registryClientFromFlags,
   type RegistryFlags,
 } from '../registry-options.js';
-import { boolFlag } from './sign.js';
+import { boolFlag } from '../bool-flags.js';
 import {
   addVerifyTlogOptions,
   marshalVerifiedPayload,
