@@ -45,11 +45,9 @@ import type {
   TransportRequest,
   TransportResponse,
 } from './transport.js';
+import type { RepoRef } from './types.js';
 
-export interface RepoRef {
-  readonly registry: string;
-  readonly repository: string;
-}
+export type { RepoRef } from './types.js';
 
 export type UploadMode = 'auto' | 'monolithic' | 'chunked';
 

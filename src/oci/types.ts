@@ -21,6 +21,12 @@ export const MANIFEST_ACCEPT: readonly string[] = [
   MediaType.DockerManifestList,
 ];
 
+/** A repository in a registry: what every registry operation addresses. */
+export interface RepoRef {
+  readonly registry: string;
+  readonly repository: string;
+}
+
 export interface Descriptor {
   mediaType: string;
   digest: string;

@@ -4,12 +4,10 @@
  * structurally; tests may pass other implementations of the same shape.
  */
 import type { KeyObject } from 'node:crypto';
+import type { RepoRef } from '../oci/types.js';
 
 /** A repository on a registry (a Reference satisfies it). */
-export interface RepoRef {
-  readonly registry: string;
-  readonly repository: string;
-}
+export type { RepoRef } from '../oci/types.js';
 
 /** The subset of RegistryClient that signing uses. */
 export interface SignRegistry {

@@ -33,14 +33,12 @@ import {
   type PayloadVerifier,
   type VerifiedSignature,
 } from './signature.js';
+import type { RepoRef } from '../oci/types.js';
 
 export { DEFAULT_MAX_ATTACHMENT_SIZE } from './payload.js';
 
 /** A repository on a registry (`Reference` satisfies it). */
-export interface RepoRef {
-  readonly registry: string;
-  readonly repository: string;
-}
+export type { RepoRef } from '../oci/types.js';
 
 /**
  * The registry operations verification needs; `RegistryClient` implements
