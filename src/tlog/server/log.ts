@@ -34,26 +34,15 @@ import {
   nodeKey,
   EMPTY_ROOT,
 } from './tree.js';
+import type { RekorLogEntryAnon } from '../bundle.js';
 
 /** Rekor's v1 LogEntry: `{ "<entryID>": LogEntryAnon }`. */
 export type LogEntryJson = Record<string, LogEntryAnonJson>;
 
-export interface LogEntryAnonJson {
-  body: string;
-  integratedTime: number;
-  logID: string;
-  logIndex: number;
-  verification: {
-    inclusionProof: {
-      checkpoint: string;
-      hashes: string[];
-      logIndex: number;
-      rootHash: string;
-      treeSize: number;
-    };
-    signedEntryTimestamp: string;
-  };
-}
+/** Rekor's LogEntryAnon as this server always sends it: SET and proof present. */
+export type LogEntryAnonJson = RekorLogEntryAnon & {
+  verification: Required<NonNullable<RekorLogEntryAnon['verification']>>;
+};
 
 export interface LogInfoJson {
   rootHash: string;

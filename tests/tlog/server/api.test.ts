@@ -24,23 +24,9 @@ import { ed25519phSignDigest } from '../../../src/keys/ed25519ph.js';
 import { sharedFixtures } from '../../support/paths.js';
 import { startLogServer, type RunningLogServer } from '../../support/tlog.js';
 import { BACKENDS } from './backends.js';
+import type { LogEntryAnonJson } from '../../../src/tlog/server/log.js';
 
-interface AnonEntry {
-  body: string;
-  integratedTime: number;
-  logID: string;
-  logIndex: number;
-  verification: {
-    inclusionProof: {
-      checkpoint: string;
-      hashes: string[];
-      logIndex: number;
-      rootHash: string;
-      treeSize: number;
-    };
-    signedEntryTimestamp: string;
-  };
-}
+type AnonEntry = LogEntryAnonJson;
 
 interface Reply {
   status: number;

@@ -23,23 +23,9 @@ import {
 } from '@sigstore/verify';
 import { startLogServer, type RunningLogServer } from '../../support/tlog.js';
 import { BACKENDS } from './backends.js';
+import type { LogEntryAnonJson } from '../../../src/tlog/server/log.js';
 
-interface AnonEntry {
-  body: string;
-  integratedTime: number;
-  logID: string;
-  logIndex: number;
-  verification: {
-    inclusionProof: {
-      checkpoint: string;
-      hashes: string[];
-      logIndex: number;
-      rootHash: string;
-      treeSize: number;
-    };
-    signedEntryTimestamp: string;
-  };
-}
+type AnonEntry = LogEntryAnonJson;
 
 /** Rekor v1 API entry → bundle TransparencyLogEntry (spec §7 mapping). */
 function toBundleEntry(e: AnonEntry): unknown {
