@@ -25,7 +25,7 @@ const COMMANDS: readonly (readonly [string, () => Promise<Register>])[] = [
   ],
   ['sign', async () => (await import('./sign.js')).registerSign],
   ['verify', async () => (await import('./verify.js')).registerVerify],
-  ['digest', async () => (await import('./digest.js')).registerDigest],
+  ['digest', async () => (await import('./manifest.js')).registerDigest],
   ['manifest', async () => (await import('./manifest.js')).registerManifest],
 ];
 
