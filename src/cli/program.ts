@@ -4,6 +4,7 @@ import { UsageError } from '../errors.js';
 import { exitCodeFor, messageFor } from './exit-codes.js';
 import { registerCommands } from './commands/index.js';
 import { normalizeBoolFlags } from './bool-flags.js';
+import { debugEnabled } from './events.js';
 
 function packageVersion(): string {
   const url = new URL('../../../package.json', import.meta.url);
@@ -30,14 +31,6 @@ export async function buildProgram(
     });
   await registerCommands(program, argv);
   return program;
-}
-
-function debugEnabled(argv: readonly string[]): boolean {
-  const env = process.env['SIGNET_DEBUG'];
-  return (
-    argv.includes('--verbose') ||
-    (env !== undefined && env !== '' && env !== '0')
-  );
 }
 
 /** Runs the CLI and returns the process exit code. */

@@ -6,7 +6,7 @@ import { Option } from 'commander';
 import type { Command } from 'commander';
 import { RegistryClient } from '../oci/registry.js';
 import type { RegistryClientOptions } from '../oci/registry.js';
-import type { LogEvent } from '../oci/transport.js';
+import { printEvent } from './events.js';
 
 export interface RegistryFlags {
   allowHttpRegistry: boolean;
@@ -30,17 +30,6 @@ export function addRegistryOptions(cmd: Command): Command {
     );
 }
 
-function debugEnabled(): boolean {
-  const v = process.env['SIGNET_DEBUG'];
-  return v !== undefined && v !== '' && v !== '0';
-}
-
-/** Prints registry warnings on stderr; debug detail only with SIGNET_DEBUG. */
-export function printRegistryEvent(e: LogEvent): void {
-  if (e.level === 'debug' && !debugEnabled()) return;
-  process.stderr.write(`${e.level}: ${e.message}\n`);
-}
-
 /** A RegistryClient configured from the flags (credentials: Docker/Podman config). */
 export function registryClientFromFlags(
   flags: RegistryFlags,
@@ -49,7 +38,7 @@ export function registryClientFromFlags(
   return new RegistryClient({
     allowHttp: flags.allowHttpRegistry,
     insecureSkipTlsVerify: flags.allowInsecureRegistry,
-    log: printRegistryEvent,
+    log: printEvent,
     ...extra,
   });
 }

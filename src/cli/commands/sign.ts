@@ -11,11 +11,7 @@ import { SignetError } from '../../errors.js';
 import { signerFromPrivateKey } from '../../keys/index.js';
 import { parseAnnotationsFlag } from '../../oci/cosign-layout.js';
 import { parseReference, parseRepository } from '../../oci/reference.js';
-import {
-  signImage,
-  type SignedObject,
-  type SignLogEvent,
-} from '../../sign/index.js';
+import { signImage, type SignedObject } from '../../sign/index.js';
 import { boolFlag, parseGoBool } from '../bool-flags.js';
 import { loadPrivateKeyFile } from '../password.js';
 import {
@@ -28,6 +24,7 @@ import {
   signTlogFromFlags,
   type TlogTrustFlags,
 } from '../tlog-options.js';
+import { printEvent } from '../events.js';
 
 interface SignFlags extends RegistryFlags, TlogTrustFlags {
   tlogUpload: boolean;
@@ -37,30 +34,6 @@ interface SignFlags extends RegistryFlags, TlogTrustFlags {
   upload: boolean;
   outputSignature?: string;
   outputPayload?: string;
-}
-
-function debugEnabled(): boolean {
-  const env = process.env['SIGNET_DEBUG'];
-  return (
-    process.argv.includes('--verbose') ||
-    (env !== undefined && env !== '' && env !== '0')
-  );
-}
-
-function printEvent(e: SignLogEvent): void {
-  switch (e.level) {
-    case 'warn':
-      process.stderr.write(
-        `WARNING: ${e.message}${e.message.endsWith('\n') ? '' : '\n'}`
-      );
-      return;
-    case 'info':
-      process.stderr.write(`${e.message}\n`);
-      return;
-    case 'debug':
-      if (debugEnabled()) process.stderr.write(`debug: ${e.message}\n`);
-      return;
-  }
 }
 
 /**

@@ -25,7 +25,6 @@ import {
   parseByteSize,
   verifyImages,
   type ImageVerification,
-  type LogEvent,
 } from '../../verify/image.js';
 import { readUserFile, withContext } from '../password.js';
 import {
@@ -41,6 +40,7 @@ import {
   verifyTlogPolicyFromFlags,
   type VerifyTlogFlags,
 } from '../verify-tlog-options.js';
+import { printEvent } from '../events.js';
 
 interface VerifyFlags extends RegistryFlags, VerifyTlogFlags {
   key: string;
@@ -52,28 +52,6 @@ interface VerifyFlags extends RegistryFlags, VerifyTlogFlags {
 
 /** Images verified at once in one invocation (output stays in argument order). */
 const IMAGE_CONCURRENCY = 16;
-
-function debugEnabled(): boolean {
-  const env = process.env['SIGNET_DEBUG'];
-  return (
-    process.argv.includes('--verbose') ||
-    (env !== undefined && env !== '' && env !== '0')
-  );
-}
-
-function printEvent(e: LogEvent): void {
-  switch (e.level) {
-    case 'warn':
-      process.stderr.write(`WARNING: ${e.message}\n`);
-      return;
-    case 'info':
-      process.stderr.write(`${e.message}\n`);
-      return;
-    case 'debug':
-      if (debugEnabled()) process.stderr.write(`debug: ${e.message}\n`);
-      return;
-  }
-}
 
 /** `--key`: a PEM public key file, or `env://NAME` holding the PEM (as cosign). */
 async function loadVerifier(keyRef: string) {
