@@ -17,14 +17,9 @@ import {
   signerFromPrivateKey,
   verifierFromPublicKey,
 } from '../src/keys/index.js';
+import { numberArg } from './util.js';
 
-function arg(name: string, dflt: number): number {
-  const i = process.argv.indexOf(name);
-  const v = i >= 0 ? Number(process.argv[i + 1]) : dflt;
-  return Number.isFinite(v) && v > 0 ? v : dflt;
-}
-
-const iterations = arg('--iterations', 7);
+const iterations = numberArg('--iterations', 7);
 
 /**
  * Median wall time, and median CPU time of this process (which stays close

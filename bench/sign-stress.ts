@@ -35,6 +35,7 @@ import { MANIFEST_ACCEPT } from '../src/oci/types.js';
 import { isLayerPresent, signImage } from '../src/sign/index.js';
 import { pushRandomImage } from '../tests/support/images.js';
 import { startRegistry } from '../tests/support/registry.js';
+import { numberArg } from './util.js';
 
 interface Key {
   signer: Signer;
@@ -53,12 +54,6 @@ function newKey(): Key {
 
 function newClient(): RegistryClient {
   return new RegistryClient({ credentials: staticCredentialProvider({}) });
-}
-
-function arg(name: string, dflt: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  const v = i >= 0 ? Number(process.argv[i + 1]) : dflt;
-  return Number.isFinite(v) && v > 0 ? v : dflt;
 }
 
 /**
@@ -243,8 +238,8 @@ export async function runSignStress(
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   const ok = await runSignStress({
-    signers: arg('signers', 100),
-    rounds: arg('rounds', 3),
+    signers: numberArg('signers', 100),
+    rounds: numberArg('rounds', 3),
   });
   process.exitCode = ok ? 0 : 1;
 }

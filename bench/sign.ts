@@ -10,7 +10,7 @@
  *
  *   node dist/bench/sign.js [--iterations 5]
  */
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -28,40 +28,12 @@ import { parseReference } from '../src/oci/reference.js';
 import { RegistryClient } from '../src/oci/registry.js';
 import { signImage, type AppendTuning } from '../src/sign/index.js';
 import { pushRandomImage } from '../tests/support/images.js';
-import { cliPath } from '../tests/support/paths.js';
 import { profile } from '../tests/support/quirk-profiles.js';
 import { startQuirkProxy } from '../tests/support/quirk-proxy.js';
 import { startRegistry } from '../tests/support/registry.js';
+import { median, numberArg, runCli } from './util.js';
 
 const execFileP = promisify(execFile);
-
-function arg(name: string, dflt: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  const v = i >= 0 ? Number(process.argv[i + 1]) : dflt;
-  return Number.isFinite(v) && v > 0 ? v : dflt;
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)] ?? NaN;
-}
-
-function runCli(args: string[], env: Record<string, string>): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [cliPath, ...args], {
-      env: { PATH: process.env['PATH'] ?? '', ...env },
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
-    let err = '';
-    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) =>
-      code === 0
-        ? resolve(0)
-        : reject(new Error(`signet sign exit ${code}: ${err}`))
-    );
-  });
-}
 
 export async function runSignBench(
   opts: { iterations?: number } = {}
@@ -225,5 +197,5 @@ export async function runSignBench(
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  await runSignBench({ iterations: arg('iterations', 5) });
+  await runSignBench({ iterations: numberArg('iterations', 5) });
 }

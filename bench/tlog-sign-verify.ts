@@ -27,17 +27,7 @@ import type { TlogPolicy } from '../src/verify/tlog-bundle.js';
 import { pushRandomImage } from '../tests/support/images.js';
 import { startRegistry } from '../tests/support/registry.js';
 import { startLogServer } from '../tests/support/tlog.js';
-
-function arg(name: string, dflt: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  const v = i >= 0 ? Number(process.argv[i + 1]) : dflt;
-  return Number.isFinite(v) && v > 0 ? v : dflt;
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)] ?? NaN;
-}
+import { median, numberArg } from './util.js';
 
 async function timed(fn: () => Promise<unknown>): Promise<number> {
   const t0 = performance.now();
@@ -168,5 +158,5 @@ export async function runTlogSignVerifyBench(
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  await runTlogSignVerifyBench({ iterations: arg('iterations', 30) });
+  await runTlogSignVerifyBench({ iterations: numberArg('iterations', 30) });
 }

@@ -38,12 +38,7 @@ import {
   startLogServer,
   type RunningLogServer,
 } from '../tests/support/tlog.js';
-
-function arg(name: string, dflt: number): number {
-  const i = process.argv.indexOf(name);
-  const v = i >= 0 ? Number(process.argv[i + 1]) : dflt;
-  return Number.isFinite(v) && v > 0 ? v : dflt;
-}
+import { numberArg } from './util.js';
 
 function pct(sorted: number[], p: number): number {
   if (sorted.length === 0) return NaN;
@@ -231,7 +226,7 @@ async function appendBench(
     seconds * 1000,
     `${label}-open`
   );
-  const rate = arg('--open-rate', 1000);
+  const rate = numberArg('--open-rate', 1000);
   const o = await openLoop(log.url, bodies, rate, seconds);
   console.log(
     `  ${label} at ${rate} appends/s offered (open loop, ecdsa-p256): achieved ${o.rate.toFixed(0)}/s, p50 ${fmt(o.p50)}, p99 ${fmt(o.p99)} (${o.n} entries, ${o.errors} errors)`
@@ -390,9 +385,9 @@ function fsyncMs(): number {
 }
 
 export async function runTlogBench(): Promise<void> {
-  const seconds = arg('--seconds', 8);
-  const clients = arg('--clients', 64);
-  const entries = arg('--entries', 1_000_000);
+  const seconds = numberArg('--seconds', 8);
+  const clients = numberArg('--clients', 64);
+  const entries = numberArg('--entries', 1_000_000);
   console.log(
     `tlog server (loopback, one server process, pre-signed entries); ${cpus().length} CPUs, load average ${loadavg()
       .map((l) => l.toFixed(1))

@@ -11,7 +11,6 @@
  *
  *   node dist/bench/verify.js [--iterations 5] [--images 200]
  */
-import { spawn } from 'node:child_process';
 import { Agent, request } from 'undici';
 import { generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -28,38 +27,10 @@ import { RegistryClient } from '../src/oci/registry.js';
 import { signImage } from '../src/sign/index.js';
 import { verifyImageSignatures, verifyImages } from '../src/verify/image.js';
 import { pushRandomImage } from '../tests/support/images.js';
-import { cliPath } from '../tests/support/paths.js';
 import { profile } from '../tests/support/quirk-profiles.js';
 import { startQuirkProxy } from '../tests/support/quirk-proxy.js';
 import { startRegistry } from '../tests/support/registry.js';
-
-function arg(name: string, dflt: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  const v = i >= 0 ? Number(process.argv[i + 1]) : dflt;
-  return Number.isFinite(v) && v > 0 ? v : dflt;
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)] ?? NaN;
-}
-
-function runCli(args: string[], env: Record<string, string>): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [cliPath, ...args], {
-      env: { PATH: process.env['PATH'] ?? '', ...env },
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
-    let err = '';
-    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) =>
-      code === 0
-        ? resolve()
-        : reject(new Error(`signet verify exit ${code}: ${err.slice(0, 500)}`))
-    );
-  });
-}
+import { median, numberArg, runCli } from './util.js';
 
 export async function runVerifyBench(
   opts: { iterations?: number; images?: number } = {}
@@ -320,7 +291,7 @@ export async function runVerifyBench(
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   await runVerifyBench({
-    iterations: arg('iterations', 5),
-    images: arg('images', 200),
+    iterations: numberArg('iterations', 5),
+    images: numberArg('images', 200),
   });
 }
