@@ -7,7 +7,6 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { createPublicKey, randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -30,12 +29,12 @@ import type { RepoRef } from '../../src/oci/registry.js';
 import { isUsableFallbackIndex } from '../../src/oci/quirks.js';
 import { MediaType } from '../../src/oci/types.js';
 import { pushIndex, pushRandomImage } from '../support/images.js';
-import { cliPath } from '../support/paths.js';
 import type { PushedImage } from '../support/images.js';
 import { PROFILES, VARIANT_PROFILES } from '../support/quirk-profiles.js';
 import type { QuirkProfile } from '../support/quirk-profiles.js';
 import { startEmulatedRegistry } from '../support/quirk-proxy.js';
 import type { EmulatedRegistry } from '../support/quirk-proxy.js';
+import { runSignet } from '../support/cli.js';
 
 const BUNDLE_TYPE = 'application/vnd.dev.sigstore.bundle.v0.3+json';
 const EMPTY_CONFIG = Buffer.from('{}');
@@ -152,29 +151,7 @@ function dockerConfig(reg: EmulatedRegistry): string {
   return JSON.stringify({ auths: { [reg.host]: entry } });
 }
 
-interface CliRun {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function signet(
-  args: readonly string[],
-  env: Record<string, string>
-): Promise<CliRun> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [cliPath, ...args], {
-      env: { PATH: process.env['PATH'] ?? '', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const signet = runSignet;
 
 function matrix(profile: QuirkProfile): void {
   // The flows build on each other: sequential within a profile.

@@ -5,7 +5,7 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,7 +14,7 @@ import { ERROR_EXIT_CODES } from '../../src/errors.js';
 import { RegistryClient } from '../../src/oci/registry.js';
 import { staticCredentialProvider } from '../../src/oci/credentials.js';
 import { MediaType } from '../../src/oci/types.js';
-import { cliPath } from '../support/paths.js';
+import { runSignet } from '../support/cli.js';
 import { freePort, startRegistry } from '../support/registry.js';
 import type { RunningRegistry } from '../support/registry.js';
 import { pushIndex, pushRandomImage } from '../support/images.js';
@@ -40,25 +40,11 @@ function run(
     join(dockerDir, 'config.json'),
     JSON.stringify({ auths: dockerAuths })
   );
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [cliPath, ...args], {
-      env: {
-        PATH: process.env['PATH'] ?? '',
-        HOME: home,
-        DOCKER_CONFIG: dockerDir,
-        XDG_CONFIG_HOME: join(home, '.config'),
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    const out: Buffer[] = [];
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => out.push(d));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) =>
-      resolve({ code, stdout: Buffer.concat(out), stderr })
-    );
-  });
+  return runSignet(args, {
+    HOME: home,
+    DOCKER_CONFIG: dockerDir,
+    XDG_CONFIG_HOME: join(home, '.config'),
+  }).then((r) => ({ code: r.code, stdout: r.stdoutBytes, stderr: r.stderr }));
 }
 
 function basicAuth(user: string, pass: string): { auth: string } {

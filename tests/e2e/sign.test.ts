@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
 import {
   existsSync,
@@ -22,9 +21,9 @@ import { signatureTag } from '../../src/oci/cosign-layout.js';
 import type { RegistryClient } from '../../src/oci/registry.js';
 import { MediaType } from '../../src/oci/types.js';
 import { pushIndex, pushRandomImage } from '../support/images.js';
-import { cliPath } from '../support/paths.js';
 import { startRegistry, type RunningRegistry } from '../support/registry.js';
 import { countVerified, newClient, readSignatures } from '../sign/support.js';
+import { runSignet, type CliRun } from '../support/cli.js';
 
 const PASSWORD = 'e2e-password';
 
@@ -34,34 +33,19 @@ let dir: string;
 let keyFile: string;
 let verifier: Verifier;
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function run(args: string[], env: Record<string, string> = {}): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [cliPath, ...args], {
-      env: {
-        PATH: process.env['PATH'] ?? '',
-        HOME: dir,
-        DOCKER_CONFIG: join(dir, 'docker'),
-        COSIGN_PASSWORD: PASSWORD,
-        // These tests are about registry storage; the transparency-log
-        // upload (on by default, as in cosign v2+) is tested with a local
-        // log server elsewhere. Loopback only: no public Rekor.
-        COSIGN_TLOG_UPLOAD: 'false',
-        ...env,
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
+function run(
+  args: string[],
+  env: Record<string, string> = {}
+): Promise<CliRun> {
+  return runSignet(args, {
+    HOME: dir,
+    DOCKER_CONFIG: join(dir, 'docker'),
+    COSIGN_PASSWORD: PASSWORD,
+    // These tests are about registry storage; the transparency-log
+    // upload (on by default, as in cosign v2+) is tested with a local
+    // log server elsewhere. Loopback only: no public Rekor.
+    COSIGN_TLOG_UPLOAD: 'false',
+    ...env,
   });
 }
 

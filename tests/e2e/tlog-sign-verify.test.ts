@@ -4,7 +4,6 @@
  * signature-storage.md §9).
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { createPublicKey, generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -28,9 +27,10 @@ import {
 } from '../../src/verify/tlog-bundle.js';
 import { verifyLogEntry } from '../../src/verify/tlog.js';
 import { pushRandomImage } from '../support/images.js';
-import { cliPath, sharedFixtures } from '../support/paths.js';
+import { sharedFixtures } from '../support/paths.js';
 import { startRegistry, type RunningRegistry } from '../support/registry.js';
 import { startLogServer, type RunningLogServer } from '../support/tlog.js';
+import { runSignet, type CliRun } from '../support/cli.js';
 
 const PASSWORD = 'e2e-tlog';
 
@@ -45,30 +45,15 @@ let logPub: string;
 let otherLogPub: string;
 let n = 0;
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function run(args: string[], env: Record<string, string> = {}): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [cliPath, ...args], {
-      env: {
-        PATH: process.env['PATH'] ?? '',
-        HOME: dir,
-        DOCKER_CONFIG: join(dir, 'docker'),
-        COSIGN_PASSWORD: PASSWORD,
-        ...env,
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
+function run(
+  args: string[],
+  env: Record<string, string> = {}
+): Promise<CliRun> {
+  return runSignet(args, {
+    HOME: dir,
+    DOCKER_CONFIG: join(dir, 'docker'),
+    COSIGN_PASSWORD: PASSWORD,
+    ...env,
   });
 }
 
@@ -83,7 +68,7 @@ async function sign(
   ref: string,
   l: RunningLogServer = log,
   logKey: string = logPub
-): Promise<Run> {
+): Promise<CliRun> {
   const r = await run([
     'sign',
     '--key',
@@ -98,7 +83,7 @@ async function sign(
   return r;
 }
 
-function verify(ref: string, extra: string[] = []): Promise<Run> {
+function verify(ref: string, extra: string[] = []): Promise<CliRun> {
   return run([
     'verify',
     '--key',

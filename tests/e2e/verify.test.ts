@@ -4,7 +4,6 @@
  * upstream cosign fixture pushed where cosign would have put it.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import {
   generateKeyPairSync,
   sign as cryptoSign,
@@ -26,9 +25,10 @@ import { staticCredentialProvider } from '../../src/oci/credentials.js';
 import { RegistryClient, type RepoRef } from '../../src/oci/registry.js';
 import { MANIFEST_ACCEPT, MediaType } from '../../src/oci/types.js';
 import { pushRandomImage } from '../support/images.js';
-import { cliPath, sharedFixtures } from '../support/paths.js';
+import { sharedFixtures } from '../support/paths.js';
 import { startRegistry, type RunningRegistry } from '../support/registry.js';
 import { startLogServer, type RunningLogServer } from '../support/tlog.js';
+import { runSignet, type CliRun } from '../support/cli.js';
 
 const PASSWORD = 'e2e-verify';
 /** For signatures made by hand here, which were never put in a log. */
@@ -45,32 +45,17 @@ let otherPub: string;
 let privateKey: KeyObject;
 let n = 0;
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function run(args: string[], env: Record<string, string> = {}): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [cliPath, ...args], {
-      env: {
-        PATH: process.env['PATH'] ?? '',
-        HOME: dir,
-        DOCKER_CONFIG: join(dir, 'docker'),
-        COSIGN_PASSWORD: PASSWORD,
-        SIGNET_REKOR_URL: tlog.url,
-        SIGSTORE_REKOR_PUBLIC_KEY: join(dir, 'rekor.pub'),
-        ...env,
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
+function run(
+  args: string[],
+  env: Record<string, string> = {}
+): Promise<CliRun> {
+  return runSignet(args, {
+    HOME: dir,
+    DOCKER_CONFIG: join(dir, 'docker'),
+    COSIGN_PASSWORD: PASSWORD,
+    SIGNET_REKOR_URL: tlog.url,
+    SIGSTORE_REKOR_PUBLIC_KEY: join(dir, 'rekor.pub'),
+    ...env,
   });
 }
 
