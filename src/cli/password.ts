@@ -155,12 +155,13 @@ export function promptYesNo(question: string): Promise<boolean> {
 
 /**
  * Reads a user-named file with a size cap; errors become SignetError IO
- * naming the file.
+ * naming the file, or `tooLarge` (KEY_MALFORMED for key files) over the cap.
  */
 export async function readUserFile(
   path: string,
   what: string,
-  maxBytes: number = MAX_KEY_FILE_BYTES
+  maxBytes: number = MAX_KEY_FILE_BYTES,
+  tooLarge: 'KEY_MALFORMED' | 'MALFORMED_INPUT' = 'MALFORMED_INPUT'
 ): Promise<Buffer> {
   let data: Buffer;
   try {
@@ -172,12 +173,32 @@ export async function readUserFile(
     });
   }
   if (data.length > maxBytes) {
-    throw new KeyError(
-      'KEY_MALFORMED',
-      `reading ${what} ${path}: larger than ${maxBytes} bytes`
-    );
+    const message = `reading ${what} ${path}: larger than ${maxBytes} bytes`;
+    throw tooLarge === 'KEY_MALFORMED'
+      ? new KeyError(tooLarge, message)
+      : new SignetError(tooLarge, message);
   }
   return data;
+}
+
+/** A user-named JSON file (size-capped), parsed; also its text. */
+export async function readUserJsonFile(
+  path: string,
+  what: string,
+  maxBytes: number
+): Promise<{ value: unknown; text: string }> {
+  const text = (await readUserFile(path, what, maxBytes)).toString('utf8');
+  try {
+    return { value: JSON.parse(text) as unknown, text };
+  } catch (e) {
+    throw new SignetError(
+      'MALFORMED_INPUT',
+      `reading ${what} ${path}: not JSON`,
+      {
+        cause: e,
+      }
+    );
+  }
 }
 
 /**
@@ -196,7 +217,9 @@ export async function loadPrivateKeyFile(path: string): Promise<KeyObject> {
     }
     text = value;
   } else {
-    text = (await readUserFile(path, 'private key')).toString('utf8');
+    text = (
+      await readUserFile(path, 'private key', undefined, 'KEY_MALFORMED')
+    ).toString('utf8');
   }
   try {
     parseKeyEnvelope(text);

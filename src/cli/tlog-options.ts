@@ -6,13 +6,12 @@
  */
 import type { KeyObject } from 'node:crypto';
 import { Option, type Command } from 'commander';
-import { SignetError } from '../errors.js';
 import { parsePublicKeyPem } from '../keys/index.js';
 import type { SignLog } from '../sign/ports.js';
 import { logUploader, type SignTlog } from '../sign/tlog.js';
 import { RekorClient } from '../tlog/client.js';
 import { trustedLogsFromTrustedRoot, type TrustedLog } from '../verify/tlog.js';
-import { readUserFile, withContext } from './password.js';
+import { readUserFile, readUserJsonFile, withContext } from './password.js';
 
 /** cosign's default log (options.DefaultRekorURL). */
 export const DEFAULT_REKOR_URL = 'https://rekor.sigstore.dev';
@@ -86,7 +85,9 @@ export async function pinnedTrustedLogs(
     keyFiles = [envKey];
   }
   for (const p of keyFiles) {
-    const text = (await readUserFile(p, 'log public key')).toString('utf8');
+    const text = (
+      await readUserFile(p, 'log public key', undefined, 'KEY_MALFORMED')
+    ).toString('utf8');
     try {
       out.push(parsePublicKeyPem(text));
     } catch (e) {
@@ -95,23 +96,13 @@ export async function pinnedTrustedLogs(
   }
   if (flags.trustedRoot !== undefined && flags.trustedRoot !== '') {
     const path = flags.trustedRoot;
-    const data = await readUserFile(
+    const { value } = await readUserJsonFile(
       path,
       'trusted root',
       MAX_TRUSTED_ROOT_BYTES
     );
-    let v: unknown;
     try {
-      v = JSON.parse(data.toString('utf8'));
-    } catch (e) {
-      throw new SignetError(
-        'MALFORMED_INPUT',
-        `reading trusted root ${path}: not JSON`,
-        { cause: e }
-      );
-    }
-    try {
-      out.push(...trustedLogsFromTrustedRoot(v));
+      out.push(...trustedLogsFromTrustedRoot(value));
     } catch (e) {
       throw withContext(e, `reading trusted root ${path}`);
     }

@@ -546,3 +546,31 @@ describe('signet tlog verify (offline) on real public-good entries', () => {
     assert.equal((await signet(['tlog', 'get', '--log-index', '-1'])).code, 2);
   });
 });
+
+describe('signet tlog verify on bad input files', () => {
+  let dir: string;
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), 'signet-tlog-cli-bad-'));
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('exits 21 on a bundle that is not JSON or is over the size cap', async () => {
+    const notJson = join(dir, 'not.json');
+    writeFileSync(notJson, 'not json');
+    const huge = join(dir, 'huge.json');
+    writeFileSync(huge, Buffer.alloc(65 * 1024 * 1024, 0x20));
+    for (const file of [notJson, huge]) {
+      const r = await signet([
+        'tlog',
+        'verify',
+        '--bundle',
+        file,
+        '--rekor-public-key',
+        rekorPem,
+      ]);
+      assert.equal(r.code, 21, r.stderr);
+      assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+      assert.ok(r.stderr.includes(file), r.stderr);
+    }
+  });
+});

@@ -28,7 +28,9 @@ export function registerImportKeyPair(program: Command): void {
         yes?: boolean;
         force?: boolean;
       }) => {
-        const text = (await readUserFile(opts.key, 'key')).toString('utf8');
+        const text = (
+          await readUserFile(opts.key, 'key', undefined, 'KEY_MALFORMED')
+        ).toString('utf8');
         let key;
         try {
           key = importPrivateKeyPem(text);

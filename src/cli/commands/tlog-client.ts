@@ -7,7 +7,7 @@ import { SignetError, UsageError, VerificationError } from '../../errors.js';
 import { decodeBase64Strict } from '../../core/encoding.js';
 import { decodePemBlocks } from '../../core/pem.js';
 import { parsePublicKeyPem } from '../../keys/index.js';
-import { readUserFile, withContext } from '../password.js';
+import { readUserFile, readUserJsonFile, withContext } from '../password.js';
 import { RekorClient } from '../../tlog/client.js';
 import {
   decodeEntryBody,
@@ -60,7 +60,9 @@ async function loadLogKeys(
 ): Promise<KeyObject[]> {
   const out: KeyObject[] = [];
   for (const p of paths ?? []) {
-    const text = (await readUserFile(p, 'log public key')).toString('utf8');
+    const text = (
+      await readUserFile(p, 'log public key', undefined, 'KEY_MALFORMED')
+    ).toString('utf8');
     try {
       out.push(parsePublicKeyPem(text));
     } catch (e) {
@@ -71,16 +73,7 @@ async function loadLogKeys(
 }
 
 async function readJsonFile(path: string, what: string): Promise<unknown> {
-  const data = await readUserFile(path, what, MAX_ENTRY_FILE_BYTES);
-  try {
-    return JSON.parse(data.toString('utf8'));
-  } catch (e) {
-    throw new SignetError(
-      'MALFORMED_INPUT',
-      `reading ${what} ${path}: not JSON`,
-      { cause: e }
-    );
-  }
+  return (await readUserJsonFile(path, what, MAX_ENTRY_FILE_BYTES)).value;
 }
 
 async function writeUserFile(path: string, text: string): Promise<void> {
@@ -172,7 +165,9 @@ interface UploadOpts {
 
 async function upload(o: UploadOpts): Promise<void> {
   const sig = signatureBytes(await readUserFile(o.signature, 'signature'));
-  const pem = (await readUserFile(o.publicKey, 'public key')).toString('utf8');
+  const pem = (
+    await readUserFile(o.publicKey, 'public key', undefined, 'KEY_MALFORMED')
+  ).toString('utf8');
   // The verifier may be a public key or a certificate; parse it to fail early.
   let key: KeyObject;
   let certificate: Buffer | undefined;
@@ -391,20 +386,12 @@ async function verify(o: VerifyOpts): Promise<void> {
     entries = [entryFromApiJson(await readJsonFile(o.entry, 'log entry'))];
   } else {
     const path = o.bundle as string;
-    const data = await readUserFile(path, 'bundle', MAX_ENTRY_FILE_BYTES);
-    let v: unknown;
-    try {
-      v = JSON.parse(data.toString('utf8'));
-    } catch (e) {
-      throw new SignetError(
-        'MALFORMED_INPUT',
-        `reading bundle ${path}: not JSON`,
-        { cause: e }
-      );
-    }
-    ({ entries, bundle } = entriesFromBundleJson(v, () =>
-      data.toString('utf8')
-    ));
+    const { value, text } = await readUserJsonFile(
+      path,
+      'bundle',
+      MAX_ENTRY_FILE_BYTES
+    );
+    ({ entries, bundle } = entriesFromBundleJson(value, () => text));
   }
   for (const entry of entries) {
     const v = verifyLogEntry(entry, trusted, {

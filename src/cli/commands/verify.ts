@@ -64,7 +64,9 @@ async function loadVerifier(keyRef: string) {
     }
     text = value;
   } else {
-    text = (await readUserFile(keyRef, 'public key')).toString('utf8');
+    text = (
+      await readUserFile(keyRef, 'public key', undefined, 'KEY_MALFORMED')
+    ).toString('utf8');
   }
   try {
     return verifierFromPublicKey(parsePublicKeyPem(text));
