@@ -39,6 +39,7 @@ import {
   type RunningLogServer,
 } from '../tests/support/tlog.js';
 import { numberArg } from './util.js';
+import { hashedRekordProposal } from '../src/tlog/bundle.js';
 
 function pct(sorted: number[], p: number): number {
   if (sorted.length === 0) return NaN;
@@ -53,32 +54,21 @@ function fmt(ms: number): string {
 
 /** Pre-signed hashedrekord bodies (signing is client work, not measured). */
 function makeBodies(key: KeyObject, n: number, tag: string): Buffer[] {
-  const pem = Buffer.from(
-    createPublicKey(key).export({ type: 'spki', format: 'pem' })
-  ).toString('base64');
+  const verifierPem = createPublicKey(key)
+    .export({ type: 'spki', format: 'pem' })
+    .toString();
   const out: Buffer[] = [];
   for (let i = 0; i < n; i++) {
     const a = Buffer.from(`${tag} ${i} ${randomBytes(8).toString('hex')}`);
-    out.push(
-      Buffer.from(
-        JSON.stringify({
-          apiVersion: '0.0.1',
-          kind: 'hashedrekord',
-          spec: {
-            data: {
-              hash: {
-                algorithm: 'sha256',
-                value: createHash('sha256').update(a).digest('hex'),
-              },
-            },
-            signature: {
-              content: sign('sha256', a, key).toString('base64'),
-              publicKey: { content: pem },
-            },
-          },
-        })
-      )
-    );
+    const proposal = hashedRekordProposal({
+      signature: sign('sha256', a, key),
+      verifierPem,
+      digest: {
+        algorithm: 'sha256',
+        hex: createHash('sha256').update(a).digest('hex'),
+      },
+    });
+    out.push(Buffer.from(JSON.stringify(proposal)));
   }
   return out;
 }
